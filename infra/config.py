@@ -1,0 +1,89 @@
+"""The one configuration object of animerec.
+
+Every value has a default that runs the whole stack on loopback; each can be overridden
+by an environment variable (``ANIMEREC_<FIELD>``, or the conventional names below), so
+pointing the platform at real clusters is a configuration change.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, *aliases: str) -> AliasChoices:
+    return AliasChoices(f"ANIMEREC_{name.upper()}", name.upper(), *aliases)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    # Kafka
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias=_env("kafka_bootstrap_servers"))
+    kafka_port: int = Field(9092, ge=1, le=65535, validation_alias=_env("kafka_port"))
+    kafka_controller_port: int = Field(9093, ge=1, le=65535, validation_alias=_env("kafka_controller_port"))
+    kafka_request_timeout_ms: int = Field(10_000, ge=100, validation_alias=_env("kafka_request_timeout_ms"))
+
+    # Cassandra
+    cassandra_contact_points: list[str] = Field(["127.0.0.1"], validation_alias=_env("cassandra_contact_points"))
+    cassandra_port: int = Field(9042, ge=1, le=65535, validation_alias=_env("cassandra_port"))
+    cassandra_keyspace: str = Field("animerec", pattern=r"^[a-z][a-z0-9_]{0,47}$",
+                                    validation_alias=_env("cassandra_keyspace"))
+    cassandra_replication_factor: int = Field(1, ge=1, validation_alias=_env("cassandra_replication_factor"))
+    cassandra_heap: str = Field("1G", validation_alias=_env("cassandra_heap"))
+
+    # Where things live
+    run_dir: Path = Field(PROJECT_ROOT / "run", validation_alias=_env("run_dir"))
+    cache_dir: Path = Field(PROJECT_ROOT / ".cache", validation_alias=_env("cache_dir"))
+    data_dir: Path = Field(PROJECT_ROOT.parent / "shared" / "data" / "anime", validation_alias=_env("data_dir"))
+    model_dir: Path = Field(PROJECT_ROOT / "run" / "models", validation_alias=_env("model_dir"))
+
+    # API
+    api_host: str = Field("127.0.0.1", validation_alias=_env("api_host"))
+    api_port: int = Field(8000, ge=1, le=65535, validation_alias=_env("api_port"))
+    api_workers: int = Field(2, ge=1, validation_alias=_env("api_workers"))
+
+    # Streaming
+    flink_parallelism: int = Field(1, ge=1, validation_alias=_env("flink_parallelism"))
+    flink_checkpoint_interval_ms: int = Field(5_000, ge=100, validation_alias=_env("flink_checkpoint_interval_ms"))
+
+    # Batch
+    spark_master: str = Field("local[*]", validation_alias=_env("spark_master"))
+    spark_driver_memory: str = Field("2g", validation_alias=_env("spark_driver_memory"))
+    popular_list_size: int = Field(300, ge=1, le=5000, validation_alias=_env("popular_list_size"))
+
+    @field_validator("cassandra_contact_points", mode="before")
+    @classmethod
+    def _split_hosts(cls, value):
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
+
+    @property
+    def anime_csv(self) -> Path:
+        return self.data_dir / "anime.csv"
+
+    @property
+    def ratings_csv(self) -> Path:
+        return self.data_dir / "rating_sample.csv"
+
+    @property
+    def synopsis_csv(self) -> Path:
+        return self.data_dir / "anime_with_synopsis.csv"
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.cache_dir / "lib"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

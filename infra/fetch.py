@@ -1,0 +1,66 @@
+"""Fetch the service jars from Maven Central, once, checksum-verified.
+
+Each folder under ``infra/jars/`` holds a packaging=pom ``pom.xml`` naming one service's
+artifacts at pinned versions. Maven resolves them (``--strict-checksums`` fails on a
+checksum mismatch) into ``<cache_dir>/lib/<name>``; a stamp of the pom's hash makes later
+runs a no-op until the pom changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+from infra.config import get_settings
+
+JARS_DIR = Path(__file__).resolve().parent / "jars"
+COMPONENTS = tuple(sorted(p.name for p in JARS_DIR.iterdir() if (p / "pom.xml").exists()))
+
+
+def _pom_hash(component: str) -> str:
+    return hashlib.sha256((JARS_DIR / component / "pom.xml").read_bytes()).hexdigest()
+
+
+def lib_path(component: str) -> Path:
+    return get_settings().lib_dir / component
+
+
+def is_fetched(component: str) -> bool:
+    stamp = lib_path(component) / ".pom-sha256"
+    return stamp.exists() and stamp.read_text().strip() == _pom_hash(component)
+
+
+def fetch(component: str) -> Path:
+    """Make sure the jars of ``component`` are in the cache; return their folder."""
+    target = lib_path(component)
+    if is_fetched(component):
+        return target
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    subprocess.run(
+        ["mvn", "-B", "-q", "--strict-checksums", "-f", str(JARS_DIR / component / "pom.xml"),
+         "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
+        check=True,
+    )
+    (staging / ".pom-sha256").write_text(_pom_hash(component))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def classpath(component: str) -> str:
+    return ":".join(str(p) for p in sorted(fetch(component).glob("*.jar")))
+
+
+def jars(component: str) -> list[Path]:
+    return sorted(fetch(component).glob("*.jar"))
+
+
+def fetch_all() -> None:
+    for component in COMPONENTS:
+        print(f"jars: {component} -> {fetch(component)}", flush=True)
+
+
+if __name__ == "__main__":
+    fetch_all()

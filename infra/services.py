@@ -1,0 +1,267 @@
+"""Local launcher: each service of the stack as a background process under one run dir.
+
+``Service`` is the small interface (start, stop, healthy); ``JavaService`` runs a jar-based
+server (Kafka, Cassandra), ``PythonService`` one of our own roles (streaming job, batch
+scheduler, API). Every process gets its own session, a pid file and a log under
+``<run_dir>/<name>/``, so ``stop`` can end the whole process group and leave nothing behind.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+import uuid
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from infra import fetch
+from infra.config import PROJECT_ROOT, Settings, get_settings
+
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+
+# Cassandra 5.0 on Java 17 needs these (from its conf/jvm17-server.options).
+_JAVA17_CASSANDRA_FLAGS = [
+    "-Djdk.attach.allowAttachSelf=true",
+    *(f"--add-exports={m}=ALL-UNNAMED" for m in (
+        "java.base/jdk.internal.misc", "java.base/jdk.internal.ref", "java.base/sun.nio.ch",
+        "java.management.rmi/com.sun.jmx.remote.internal.rmi", "java.rmi/sun.rmi.registry",
+        "java.rmi/sun.rmi.server", "java.sql/java.sql", "java.base/java.lang.ref",
+        "jdk.unsupported/sun.misc")),
+    *(f"--add-opens={m}=ALL-UNNAMED" for m in (
+        "java.base/java.lang.module", "java.base/jdk.internal.loader", "java.base/jdk.internal.ref",
+        "java.base/jdk.internal.reflect", "java.base/jdk.internal.math", "java.base/jdk.internal.module",
+        "java.base/jdk.internal.util.jar", "jdk.management/com.sun.management.internal",
+        "java.base/sun.nio.ch", "java.base/java.io", "java.base/java.nio", "java.base/java.util",
+        "java.base/java.util.concurrent", "java.base/java.util.concurrent.atomic", "java.base/java.lang",
+        "java.base/java.math", "java.base/java.lang.reflect", "java.base/java.net")),
+]
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _render(template: str, **values) -> str:
+    return string.Template((CONF_DIR / template).read_text()).substitute(values)
+
+
+class Service(ABC):
+    """One process of the stack."""
+
+    name: str
+    start_timeout_s: float = 120.0
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or get_settings()
+        self.dir = self.settings.run_dir / self.name
+        self.pid_file = self.dir / "pid"
+        self.log_file = self.dir / f"{self.name}.log"
+
+    @abstractmethod
+    def command(self) -> list[str]: ...
+
+    @abstractmethod
+    def healthy(self) -> bool: ...
+
+    def prepare(self) -> None:
+        """Write config files and initialise storage before the first start."""
+
+    def after_start(self) -> None:
+        """Work that needs the service up (e.g. creating topics)."""
+
+    def env(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+            return pid
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+            return None
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
+    def start(self, wait: bool = True) -> None:
+        if self.running():
+            if wait:
+                self.wait_healthy()
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.prepare()
+        with open(self.log_file, "ab") as log:
+            proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    cwd=PROJECT_ROOT, env=self.env(), start_new_session=True)
+        self.pid_file.write_text(str(proc.pid))
+        if wait:
+            self.wait_healthy()
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self.healthy():
+                self.after_start()
+                return
+            if not self.running():
+                raise RuntimeError(f"{self.name} exited during start; see {self.log_file}:\n{self.log_tail()}")
+            time.sleep(0.5)
+        raise TimeoutError(f"{self.name} not healthy after {self.start_timeout_s:.0f}s; see {self.log_file}")
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        pid = self.pid()
+        if pid is not None:
+            _signal_group(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline and _group_alive(pid):
+                time.sleep(0.2)
+            _signal_group(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
+
+    def status(self) -> str:
+        if not self.running():
+            return "stopped"
+        return "healthy" if self.healthy() else "starting/unhealthy"
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+class KafkaService(Service):
+    name = "kafka"
+    start_timeout_s = 90.0
+
+    def prepare(self) -> None:
+        s = self.settings
+        props = self.dir / "server.properties"
+        props.write_text(_render("kafka.properties.tmpl", port=s.kafka_port, controller_port=s.kafka_controller_port,
+                                 listen_host="127.0.0.1", advertised_host="127.0.0.1", data_dir=self.dir / "data"))
+        if not (self.dir / "data" / "meta.properties").exists():
+            subprocess.run(self._java("kafka.tools.StorageTool", "format", "-t", str(uuid.uuid4()), "-c", str(props),
+                                      "--ignore-formatted"), check=True, capture_output=True)
+
+    def _java(self, main: str, *args: str) -> list[str]:
+        return ["java", "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", f"-Dlog4j.configuration=file:{CONF_DIR / 'log4j.properties'}",
+                "-Dkafka.logs.dir=" + str(self.dir), "-cp", fetch.classpath("kafka"), main, *args]
+
+    def command(self) -> list[str]:
+        return self._java("kafka.Kafka", str(self.dir / "server.properties"))
+
+    def healthy(self) -> bool:
+        if not port_open("127.0.0.1", self.settings.kafka_port):
+            return False
+        from ingest.topics import broker_ready
+        return broker_ready(self.settings)
+
+    def after_start(self) -> None:
+        from ingest.topics import ensure_topics
+        ensure_topics(self.settings)
+
+
+class CassandraService(Service):
+    name = "cassandra"
+    start_timeout_s = 180.0
+
+    def prepare(self) -> None:
+        s = self.settings
+        (self.dir / "cassandra.yaml").write_text(_render(
+            "cassandra.yaml.tmpl", storage_port=7000, native_port=s.cassandra_port,
+            rpc_address="127.0.0.1", data_dir=self.dir / "data"))
+
+    def command(self) -> list[str]:
+        lib = fetch.fetch("cassandra")
+        jamm = next(lib.glob("jamm-*.jar"))
+        heap = self.settings.cassandra_heap
+        return ["java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-Xss512k", f"-javaagent:{jamm}",
+                *_JAVA17_CASSANDRA_FLAGS,
+                f"-Dcassandra.config=file://{self.dir / 'cassandra.yaml'}",
+                f"-Dcassandra.storagedir={self.dir / 'data'}", f"-Dcassandra.logdir={self.dir}",
+                f"-Dlogback.configurationFile={CONF_DIR / 'logback.xml'}",
+                "-Dcassandra-foreground=yes", "-Dcassandra.jmx.local.port=7199",
+                "-Dcassandra.skip_wait_for_gossip_to_settle=0", "-Dcassandra.superuser_setup_delay_ms=0",
+                "-cp", fetch.classpath("cassandra"), "org.apache.cassandra.service.CassandraDaemon"]
+
+    def healthy(self) -> bool:
+        return port_open(self.settings.cassandra_contact_points[0], self.settings.cassandra_port)
+
+
+class PythonService(Service):
+    """One of animerec's own roles, run as ``python -m <module>``."""
+
+    module: str
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module]
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+
+class StreamingService(PythonService):
+    name = "streaming"
+    module = "streaming"
+    start_timeout_s = 180.0
+
+    def healthy(self) -> bool:
+        from streaming.job import job_is_running
+        return job_is_running(self.settings)
+
+
+class SchedulerService(PythonService):
+    name = "scheduler"
+    module = "batch.scheduler"
+
+    def healthy(self) -> bool:
+        return self.running()
+
+
+class ApiService(PythonService):
+    name = "api"
+    start_timeout_s = 90.0
+
+    def command(self) -> list[str]:
+        s = self.settings
+        return [sys.executable, "-m", "gunicorn", "--bind", f"{s.api_host}:{s.api_port}", "--workers",
+                str(s.api_workers), "--threads", "4", "--timeout", "60", "api.wsgi:app"]
+
+    def healthy(self) -> bool:
+        if not port_open(self.settings.api_host, self.settings.api_port):
+            return False
+        import requests
+        try:
+            return requests.get(self.settings.api_url + "/health", timeout=2).status_code in (200, 503)
+        except requests.RequestException:
+            return False
+
+
+INFRA_SERVICES = (KafkaService, CassandraService)
+APP_SERVICES = (StreamingService, SchedulerService, ApiService)
