@@ -1,0 +1,12 @@
+"""Recall: the candidate sources' logic (pure functions) and the serving side the API calls.
+
+Serving entry points (read Cassandra through ``store.cassandra.CassandraStore`` only):
+
+* :func:`candidates_for_user` -- merged, de-duplicated candidate list for one user;
+* :func:`similar_titles` -- neighbours of one title.
+"""
+from __future__ import annotations
+
+from recall.serving import candidates_for_user, similar_titles
+
+__all__ = ["candidates_for_user", "similar_titles"]
