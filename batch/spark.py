@@ -1,0 +1,70 @@
+"""The one SparkSession factory of animerec's batch jobs.
+
+Configured from :class:`infra.config.Settings`: master and driver memory, the Spark-Cassandra
+connector jars (fetched once into ``<cache_dir>/lib/spark``; supplied offline through
+``spark.jars``), the Cassandra contact point, no UI, warnings-only logs. Extra tuning knobs
+that Settings does not carry yet are read from the environment (see :mod:`batch.options`).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from infra import fetch
+from infra.config import Settings, get_settings
+from batch import options
+
+CASSANDRA_FORMAT = "org.apache.spark.sql.cassandra"
+_LOG4J2 = Path(__file__).resolve().parent / "log4j2.properties"
+
+
+def spark_session(settings: Settings | None = None, app_name: str = "animerec-batch", cassandra: bool = True):
+    """Return the (process-wide) SparkSession, creating it on first use.
+
+    ``cassandra=False`` leaves the connector out, for unit tests that never touch Cassandra.
+    """
+    from pyspark.sql import SparkSession
+
+    s = settings or get_settings()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("SPARK_LOCAL_DIRS", str(options.spark_local_dir(s)))
+    java_opts = f"-Dlog4j.configurationFile=file:{_LOG4J2} -Dio.netty.tryReflectionSetAccessible=true"
+    builder = (SparkSession.builder.appName(app_name).master(s.spark_master)
+               .config("spark.driver.memory", s.spark_driver_memory)
+               .config("spark.driver.extraJavaOptions", java_opts)
+               .config("spark.executor.extraJavaOptions", java_opts)
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", str(options.shuffle_partitions()))
+               .config("spark.default.parallelism", str(options.shuffle_partitions()))
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.driver.host", "127.0.0.1"))
+    if cassandra:
+        builder = (builder
+                   .config("spark.jars", ",".join(str(p) for p in fetch.jars("spark")))
+                   .config("spark.sql.extensions", "com.datastax.spark.connector.CassandraSparkExtensions")
+                   .config("spark.cassandra.connection.host", ",".join(s.cassandra_contact_points))
+                   .config("spark.cassandra.connection.port", str(s.cassandra_port))
+                   .config("spark.cassandra.output.concurrent.writes", "16")
+                   .config("spark.cassandra.output.batch.grouping.key", "partition")
+                   .config("spark.cassandra.output.consistency.level", "LOCAL_ONE")
+                   .config("spark.cassandra.input.consistency.level", "LOCAL_ONE"))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def read_table(spark, table: str, settings: Settings | None = None):
+    """A Cassandra table of the configured keyspace as a DataFrame (names from ``store.schema``)."""
+    s = settings or get_settings()
+    return spark.read.format(CASSANDRA_FORMAT).options(keyspace=s.cassandra_keyspace, table=table).load()
+
+
+def write_table(df, table: str, settings: Settings | None = None) -> None:
+    """Append ``df`` to a Cassandra table (upserts; columns must match the table's)."""
+    s = settings or get_settings()
+    df.write.format(CASSANDRA_FORMAT).options(keyspace=s.cassandra_keyspace, table=table).mode("append").save()

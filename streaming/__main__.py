@@ -1,0 +1,7 @@
+"""``python -m streaming``: run the streaming job until stopped."""
+import logging
+
+from streaming.job import run
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+run()

@@ -1,0 +1,60 @@
+"""Flink operators of the streaming job (run inside PyFlink's Python workers)."""
+from __future__ import annotations
+
+import logging
+
+from pyflink.datastream import KeyedProcessFunction, RuntimeContext
+from pyflink.datastream.functions import FlatMapFunction
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+from pyflink.common import Types
+
+from ingest.events import Event
+from streaming.features import bump, expired_windows, window_start
+
+log = logging.getLogger("animerec.streaming")
+
+
+class ParseEvent(FlatMapFunction):
+    """JSON from Kafka -> event dict; malformed records are logged and dropped (the API validates)."""
+
+    def flat_map(self, value):
+        try:
+            yield Event.from_bytes(value).model_dump()
+        except ValueError as exc:
+            log.warning("dropping malformed event %r: %s", value[:200], exc)
+
+
+class WriteFeatures(KeyedProcessFunction):
+    """Per title: store each event, keep click/view counts in state, write them as absolute values."""
+
+    def open(self, runtime_context: RuntimeContext):
+        from store import open_store
+        self.store = open_store(retries=30)
+        self.totals = runtime_context.get_state(ValueStateDescriptor("totals", Types.PICKLED_BYTE_ARRAY()))
+        self.windows = runtime_context.get_map_state(
+            MapStateDescriptor("windows", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
+
+    def close(self):
+        self.store.close()
+
+    def process_element(self, event, ctx: KeyedProcessFunction.Context):
+        self.store.write_event(event)
+        if event["kind"] == "rating":
+            self._apply_rating(event)
+            return
+        totals = bump(self.totals.value(), event["kind"])
+        start = window_start(event["timestamp"])
+        window = bump(self.windows.get(start), event["kind"])
+        self.totals.update(totals)
+        self.windows.put(start, window)
+        self.store.set_event_counts(event["anime_id"], *totals)
+        self.store.set_window_counts(event["anime_id"], start, *window)
+        for old in expired_windows(list(self.windows.keys()), event["timestamp"]):
+            self.windows.remove(old)
+        yield event["anime_id"]
+
+    def _apply_rating(self, event) -> None:
+        if event["rating"] is None:
+            self.store.delete_rating(event["user_id"], event["anime_id"])
+        else:
+            self.store.upsert_ratings([(event["user_id"], event["anime_id"], event["rating"])])
