@@ -1,0 +1,42 @@
+"""The API: a thin Flask app over the store, the event producer and the recommender."""
+from __future__ import annotations
+
+import logging
+
+from flask_openapi3 import Info, OpenAPI, Tag
+
+from api import errors
+from api.deps import Resources
+from api.routes import catalog, events, recs
+from infra.config import Settings, get_settings
+
+OPENAPI_URL = "/openapi"  # interactive viewer: /openapi/swagger
+
+
+def create_app(settings: Settings | None = None) -> OpenAPI:
+    settings = settings or get_settings()
+    app = OpenAPI(__name__, info=Info(title="animerec", version="0.1.0",
+                                      description="Streaming recall-and-rank recommendations for anime."),
+                  doc_prefix=OPENAPI_URL, validation_error_status=400,
+                  validation_error_callback=errors.validation_error_response)
+    app.json.sort_keys = False
+    app.extensions["animerec"] = Resources(settings)
+    errors.register(app)
+    for module in (events, recs, catalog):
+        app.register_api(module.blueprint)
+    _register_health(app)
+    return app
+
+
+def _register_health(app: OpenAPI) -> None:
+    tag = Tag(name="ops", description="Operations")
+
+    @app.get("/health", tags=[tag], summary="Each dependency's state; 200 when Kafka and Cassandra are up")
+    def health():
+        states = app.extensions["animerec"].health()
+        ok = states["kafka"] == "up" and states["cassandra"] == "up"
+        return {"status": "ok" if ok else "degraded", "dependencies": states}, 200 if ok else 503
+
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+logging.getLogger("kafka").setLevel(logging.WARNING)

@@ -1,0 +1,51 @@
+"""Every error leaves the API as JSON: {"error": ..., "details": [...]} and a 4xx/5xx status."""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("animerec.api")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, **extra):
+        super().__init__(message)
+        self.status, self.message, self.extra = status, message, extra
+
+
+def not_found(what: str, ident) -> ApiError:
+    return ApiError(404, f"{what} {ident} not found")
+
+
+def error_response(status: int, message: str, **extra):
+    response = jsonify({"error": message, **extra})
+    response.status_code = status
+    return response
+
+
+def validation_error_response(exc: ValidationError):
+    """400 naming each bad field (used by flask-openapi3 for path, query and body models)."""
+    details = [{"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+               for err in exc.errors(include_url=False)]
+    fields = ", ".join(d["field"] for d in details)
+    return error_response(400, f"invalid request: {fields}", details=details)
+
+
+def register(app) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.message, **exc.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if exc.response is not None and exc.response.mimetype == "application/json":
+            return exc.response  # already ours (validation)
+        return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "internal error")

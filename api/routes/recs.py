@@ -1,0 +1,62 @@
+"""Recommendation routes: recall, rank, recommends, sim."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_openapi3 import APIBlueprint, Tag
+
+import recall
+from api.errors import not_found
+from api.models import AnimePath, SeedTopK, TopK, UserPath
+
+tag = Tag(name="recommendations", description="Recall candidates, ranked recommendations, similar titles")
+blueprint = APIBlueprint("recs", __name__, abp_tags=[tag])
+
+
+def _resources():
+    return current_app.extensions["animerec"]
+
+
+def _with_details(rows: list[dict]) -> list[dict]:
+    catalog = _resources().catalog
+    return [{**catalog.brief(r["anime_id"]), **{k: v for k, v in r.items() if k != "anime_id"}} for r in rows]
+
+
+@blueprint.get("/recall/<user_id>", summary="Recall candidates for a user, merged across sources")
+def get_recall(path: UserPath, query: TopK):
+    items = _resources().recommender.recall(path.user_id, query.k)
+    return {"user_id": path.user_id, "items": _with_details(items)}
+
+
+@blueprint.get("/rank/<user_id>", summary="Candidates ordered by the ranker")
+def get_rank(path: UserPath, query: TopK):
+    recommender = _resources().recommender
+    items = recommender.rank(path.user_id, query.k)
+    return {"user_id": path.user_id, "model_version": recommender.model_version, "items": _with_details(items)}
+
+
+def recommends(user_id: int, k: int) -> dict:
+    resources = _resources()
+    recommender = resources.recommender
+    recent = [{"anime_id": e["anime_id"], "kind": e["kind"], "ts": e["ts"].isoformat()}
+              for e in resources.store.recent_events(user_id, limit=10)]
+    return {"user_id": user_id, "model_version": recommender.model_version, "recent": recent,
+            "items": _with_details(recommender.rank(user_id, k))}
+
+
+@blueprint.get("/recommends/<user_id>", summary="Recommendations for a user (recall + ranker)")
+def get_recommends(path: UserPath, query: TopK):
+    return recommends(path.user_id, query.k)
+
+
+@blueprint.get("/recommend/<user_id>", summary="Alias of /recommends with the seed's k (default 5)")
+def get_recommend(path: UserPath, query: SeedTopK):
+    return recommends(path.user_id, query.k)
+
+
+@blueprint.get("/sim/<anime_id>", summary="Titles similar to a title")
+def get_sim(path: AnimePath, query: TopK):
+    catalog = _resources().catalog
+    if path.anime_id not in catalog:
+        raise not_found("anime", path.anime_id)
+    similar = [s for s in recall.similar_titles(_resources().store, path.anime_id, query.k) if s["anime_id"] in catalog]
+    return {"anime": catalog.brief(path.anime_id), "items": _with_details(similar)}

@@ -1,0 +1,84 @@
+"""The serving pipeline: recall candidates -> features -> ranker scores -> top k.
+
+``/recall``, ``/rank`` and ``/recommends`` call this, and offline evaluation scores the
+same object, so what is measured is what is served.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+
+import recall
+from infra.config import Settings
+from ranking.catalog import Catalog
+from ranking.features import UserProfile, build_features, item_features
+from ranking.registry import ModelRegistry
+
+log = logging.getLogger("animerec.ranking")
+
+
+class Recommender:
+    CANDIDATES = 300
+    RELOAD_EVERY_S = 30.0
+
+    def __init__(self, store, catalog: Catalog, settings: Settings):
+        self.store, self.catalog = store, catalog
+        self.items = item_features(catalog)
+        self.registry = ModelRegistry(settings)
+        self._lock = threading.Lock()
+        self._checked_at = 0.0
+        self._version: str | None = None
+        self._scorer = None
+
+    @property
+    def model_version(self) -> str | None:
+        self._refresh_model()
+        return self._version
+
+    def _refresh_model(self) -> None:
+        with self._lock:
+            if time.monotonic() - self._checked_at < self.RELOAD_EVERY_S and self._checked_at:
+                return
+            self._checked_at = time.monotonic()
+            active = self.registry.active()
+            if active == self._version:
+                return
+            try:
+                from ranking.model import Scorer
+                self._scorer, self._version = Scorer(self.registry.load(active)), active
+                log.info("serving ranker version %s", active)
+            except Exception:  # a broken version must not take serving down: keep the old one
+                log.exception("cannot load ranker version %s; keeping %s", active, self._version)
+
+    def recall(self, user_id: int, k: int) -> list[dict]:
+        candidates = recall.candidates_for_user(self.store, user_id, k)
+        return [c for c in candidates if c["anime_id"] in self.catalog]
+
+    def rank(self, user_id: int, k: int) -> list[dict]:
+        candidates = self.recall(user_id, self.CANDIDATES)
+        if not candidates:
+            return []
+        self._refresh_model()
+        if self._scorer is None:
+            return [{**c, "recall_score": c["score"]} for c in candidates[:k]]
+        scores = self.score(user_id, candidates)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [{**candidates[i], "score": float(scores[i]), "recall_score": candidates[i]["score"]} for i in order]
+
+    def score(self, user_id: int, candidates: list[dict]) -> np.ndarray:
+        ids = [c["anime_id"] for c in candidates]
+        profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in self.store.user_ratings(user_id))
+        counts = {a: (r["clicks"] or 0, r["views"] or 0) for a, r in self.store.event_counts(ids).items()}
+        features = build_features(self.catalog, self.items, profile, ids,
+                                  np.array([c["score"] for c in candidates], dtype=np.float32),
+                                  [_sources(c) for c in candidates], counts)
+        return self._scorer(features)
+
+
+def _sources(candidate: dict) -> set[str]:
+    if "sources" in candidate:
+        return set(candidate["sources"])
+    return {candidate["source"]}
