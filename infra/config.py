@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,12 +30,18 @@ class Settings(BaseSettings):
     kafka_request_timeout_ms: int = Field(10_000, ge=100, validation_alias=_env("kafka_request_timeout_ms"))
 
     # Cassandra
-    cassandra_contact_points: list[str] = Field(["127.0.0.1"], validation_alias=_env("cassandra_contact_points"))
+    cassandra_contact_points: Annotated[list[str], NoDecode] = Field(["127.0.0.1"], validation_alias=_env("cassandra_contact_points"))
     cassandra_port: int = Field(9042, ge=1, le=65535, validation_alias=_env("cassandra_port"))
     cassandra_keyspace: str = Field("animerec", pattern=r"^[a-z][a-z0-9_]{0,47}$",
                                     validation_alias=_env("cassandra_keyspace"))
     cassandra_replication_factor: int = Field(1, ge=1, validation_alias=_env("cassandra_replication_factor"))
-    cassandra_heap: str = Field("1G", validation_alias=_env("cassandra_heap"))
+    cassandra_heap: str = Field("1G", pattern=r"^[0-9]+[MG]$", validation_alias=_env("cassandra_heap"))
+    cassandra_storage_port: int = Field(7000, ge=1, le=65535, validation_alias=_env("cassandra_storage_port"))
+    cassandra_jmx_port: int = Field(7199, ge=1, le=65535, validation_alias=_env("cassandra_jmx_port"))
+    kafka_replication_factor: int = Field(1, ge=1, validation_alias=_env("kafka_replication_factor"))
+
+    # Which services the local launcher runs; name none to use clusters given above.
+    local_services: Annotated[list[str], NoDecode] = Field(["kafka", "cassandra"], validation_alias=_env("local_services"))
 
     # Where things live
     run_dir: Path = Field(PROJECT_ROOT / "run", validation_alias=_env("run_dir"))
@@ -56,12 +63,27 @@ class Settings(BaseSettings):
     spark_driver_memory: str = Field("2g", validation_alias=_env("spark_driver_memory"))
     popular_list_size: int = Field(300, ge=1, le=5000, validation_alias=_env("popular_list_size"))
 
-    @field_validator("cassandra_contact_points", mode="before")
+    @field_validator("cassandra_contact_points", "local_services", mode="before")
     @classmethod
     def _split_hosts(cls, value):
         if isinstance(value, str) and not value.lstrip().startswith("["):
             return [h.strip() for h in value.split(",") if h.strip()]
         return value
+
+    @field_validator("local_services")
+    @classmethod
+    def _known_services(cls, value: list[str]) -> list[str]:
+        unknown = set(value) - {"kafka", "cassandra"}
+        if unknown:
+            raise ValueError(f"unknown local services {sorted(unknown)}; choose from kafka, cassandra")
+        return value
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as ANIMEREC_* variables, for child processes."""
+        env = {}
+        for name, value in self.model_dump().items():
+            env[f"ANIMEREC_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
+        return env
 
     @property
     def anime_csv(self) -> Path:

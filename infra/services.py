@@ -53,6 +53,12 @@ def _render(template: str, **values) -> str:
     return string.Template((CONF_DIR / template).read_text()).substitute(values)
 
 
+def run_stage(settings: Settings, module: str, *args: str) -> None:
+    """Run one of our stages (``python -m module``) to completion with these settings; raise on failure."""
+    env = {**os.environ, **settings.as_env(), "PYTHONPATH": str(PROJECT_ROOT)}
+    subprocess.run([sys.executable, "-m", module, *args], check=True, cwd=PROJECT_ROOT, env=env)
+
+
 class Service(ABC):
     """One process of the stack."""
 
@@ -78,7 +84,7 @@ class Service(ABC):
         """Work that needs the service up (e.g. creating topics)."""
 
     def env(self) -> dict[str, str]:
-        return dict(os.environ)
+        return {**os.environ, **self.settings.as_env()}
 
     def pid(self) -> int | None:
         try:
@@ -191,7 +197,7 @@ class CassandraService(Service):
     def prepare(self) -> None:
         s = self.settings
         (self.dir / "cassandra.yaml").write_text(_render(
-            "cassandra.yaml.tmpl", storage_port=7000, native_port=s.cassandra_port,
+            "cassandra.yaml.tmpl", storage_port=s.cassandra_storage_port, native_port=s.cassandra_port,
             rpc_address="127.0.0.1", data_dir=self.dir / "data"))
 
     def command(self) -> list[str]:
@@ -203,7 +209,7 @@ class CassandraService(Service):
                 f"-Dcassandra.config=file://{self.dir / 'cassandra.yaml'}",
                 f"-Dcassandra.storagedir={self.dir / 'data'}", f"-Dcassandra.logdir={self.dir}",
                 f"-Dlogback.configurationFile={CONF_DIR / 'logback.xml'}",
-                "-Dcassandra-foreground=yes", "-Dcassandra.jmx.local.port=7199",
+                "-Dcassandra-foreground=yes", f"-Dcassandra.jmx.local.port={self.settings.cassandra_jmx_port}",
                 "-Dcassandra.skip_wait_for_gossip_to_settle=0", "-Dcassandra.superuser_setup_delay_ms=0",
                 "-cp", fetch.classpath("cassandra"), "org.apache.cassandra.service.CassandraDaemon"]
 
@@ -220,7 +226,7 @@ class PythonService(Service):
         return [sys.executable, "-m", self.module]
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = super().env()
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
         env["PYTHONUNBUFFERED"] = "1"
         return env

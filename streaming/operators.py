@@ -5,11 +5,11 @@ import logging
 
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.functions import FlatMapFunction
-from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
-from pyflink.common import Types
+from pyflink.common import Time, Types
+from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
 from ingest.events import Event
-from streaming.features import bump, expired_windows, window_start
+from streaming.features import WINDOW_RETENTION_MS, bump, expired_windows, window_start
 
 log = logging.getLogger("animerec.streaming")
 
@@ -33,11 +33,18 @@ class WriteFeatures(KeyedProcessFunction):
         self.totals = runtime_context.get_state(ValueStateDescriptor("totals", Types.PICKLED_BYTE_ARRAY()))
         self.windows = runtime_context.get_map_state(
             MapStateDescriptor("windows", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
+        # Ids of events already counted: a producer retry or a replay must not count twice.
+        seen = MapStateDescriptor("seen", Types.STRING(), Types.BOOLEAN())
+        seen.enable_time_to_live(StateTtlConfig.new_builder(Time.milliseconds(WINDOW_RETENTION_MS)).build())
+        self.seen = runtime_context.get_map_state(seen)
 
     def close(self):
         self.store.close()
 
     def process_element(self, event, ctx: KeyedProcessFunction.Context):
+        if self.seen.contains(event["event_id"]):
+            return
+        self.seen.put(event["event_id"], True)
         self.store.write_event(event)
         if event["kind"] == "rating":
             self._apply_rating(event)

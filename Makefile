@@ -1,0 +1,63 @@
+# animerec — everything goes through the project's own virtual environment.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help install up down status logs test test-unit test-integration bench batch train evaluate compose-check clean
+
+help:
+	@echo "make up | down | status | logs | test | bench | batch | train | evaluate | compose-check | clean"
+
+# The environment is rebuilt only when the pinned requirements change.
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
+	@touch $@
+
+install: $(STAMP)
+	$(PY) -m infra fetch-jars
+
+up: install
+	$(PY) -m infra up
+
+down:
+	@test -x $(PY) && $(PY) -m infra down || true
+
+status: $(STAMP)
+	$(PY) -m infra status
+
+logs: $(STAMP)
+	$(PY) -m infra logs
+
+test: install
+	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q -m integration tests/integration
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+test-integration: install
+	$(PY) -m pytest -q -m integration tests/integration
+
+bench: install
+	$(PY) -m benchmarks
+
+batch: $(STAMP)
+	$(PY) -m batch run
+
+train: $(STAMP)
+	$(PY) -m ranking.train
+
+evaluate: $(STAMP)
+	$(PY) -m evaluation
+
+compose-check:
+	docker compose config --quiet && echo "docker-compose.yml is valid"
+
+clean: down
+	rm -rf run

@@ -1,0 +1,77 @@
+"""The whole stack in order: infrastructure, data, application roles. Used by the CLI and the tests."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from infra import fetch
+from infra.config import Settings
+from infra.services import (ApiService, CassandraService, KafkaService, SchedulerService, Service,
+                            StreamingService, run_stage)
+
+Report = Callable[[str], None]
+
+
+def _print(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def infra_services(settings: Settings) -> list[Service]:
+    chosen = {"kafka": KafkaService, "cassandra": CassandraService}
+    return [chosen[name](settings) for name in ("cassandra", "kafka") if name in settings.local_services]
+
+
+def app_services(settings: Settings) -> list[Service]:
+    return [StreamingService(settings), SchedulerService(settings), ApiService(settings)]
+
+
+def all_services(settings: Settings) -> list[Service]:
+    return [*infra_services(settings), *app_services(settings)]
+
+
+def start_infra(settings: Settings, report: Report = _print) -> None:
+    """Start local Kafka and Cassandra (those in settings.local_services), then topics and schema."""
+    from ingest.topics import ensure_topics
+    from store import open_store
+    fetch.fetch_all()
+    services = infra_services(settings)
+    for service in services:  # start all, then wait: Cassandra's long boot overlaps Kafka's
+        report(f"starting {service.name}")
+        service.start(wait=False)
+    for service in services:
+        service.wait_healthy()
+        report(f"{service.name} healthy")
+    ensure_topics(settings)
+    open_store(settings, retries=30, migrate=True).close()
+    report("topics and schema ready")
+
+
+def prepare_data(settings: Settings, report: Report = _print, train_args: tuple[str, ...] = ()) -> None:
+    """Load the data, build the recall lists, train a ranker: each only where not done already."""
+    from ranking.registry import ModelRegistry
+    from store import open_store
+    report(f"loading catalog and ratings from {settings.data_dir} (unchanged files are skipped)")
+    run_stage(settings, "ingest", "load", "--skip-unchanged")
+    store = open_store(settings)
+    try:
+        if store.current_version("popular") is None:
+            report("building recall lists (Spark)")
+            run_stage(settings, "batch", "run")
+    finally:
+        store.close()
+    if ModelRegistry(settings).active() is None:
+        report("training the ranker (TensorFlow)")
+        run_stage(settings, "ranking.train", *train_args)
+
+
+def start_apps(settings: Settings, report: Report = _print, services: list[Service] | None = None) -> None:
+    for service in services or app_services(settings):
+        report(f"starting {service.name}")
+        service.start()
+
+
+def stop_all(settings: Settings, report: Report = _print) -> None:
+    for service in [*reversed(app_services(settings)), *reversed(infra_services(settings))]:
+        if service.running():
+            report(f"stopping {service.name}")
+        service.stop()
