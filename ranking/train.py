@@ -67,7 +67,8 @@ def train(catalog: Catalog, ratings: pd.DataFrame, settings: Settings | None = N
     validation_users = set(rng.choice(np.unique(groups), size=max(1, len(np.unique(groups)) // 5), replace=False))
     is_val = np.isin(groups, list(validation_users))
     model = build_model(x.shape[1], x[~is_val])
-    model.fit(x[~is_val], y[~is_val], epochs=epochs, batch_size=512, verbose=0,
+    batch_size = int(np.clip(len(y) // 100, 32, 512))  # small data still gets enough gradient steps
+    model.fit(x[~is_val], y[~is_val], epochs=epochs, batch_size=batch_size, verbose=0,
               validation_data=(x[is_val], y[is_val]))
     _, val_auc = model.evaluate(x[is_val], y[is_val], verbose=0, batch_size=4096)
     metadata = {"data": {"source": source, "ratings": int(len(ratings)), "users_sampled": int(len(np.unique(groups))),

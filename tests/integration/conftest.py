@@ -1,0 +1,70 @@
+"""Session fixtures: real Kafka, Cassandra, Flink, Spark, the ranker, and the API over HTTP."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from infra import stack
+from infra.services import ApiService, StreamingService
+from tests.integration.services import real_services
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def settings():
+    with real_services() as settings:
+        yield settings
+
+
+@pytest.fixture(scope="session")
+def store(settings):
+    from store import open_store
+    store = open_store(settings, retries=10)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def prepared(settings):
+    """Real catalog and ratings loaded, recall lists built, a ranker trained."""
+    stack.prepare_data(settings, train_args=("--max-users", "400", "--epochs", "2"))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def streaming(settings):
+    service = StreamingService(settings)
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def api_url(prepared, streaming):
+    service = ApiService(prepared)
+    service.start()
+    yield prepared.api_url
+    service.stop()
+
+
+def wait_for(probe, timeout_s: float = 60.0, interval_s: float = 0.2):
+    """Poll ``probe`` until it returns something truthy; return that, or fail."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval_s)
+    pytest.fail(f"condition not met within {timeout_s}s")
+
+
+@pytest.fixture
+def http():
+    with requests.Session() as session:
+        yield session

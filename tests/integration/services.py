@@ -1,0 +1,82 @@
+"""How the integration tests get real services.
+
+1. A Docker daemon answers: Kafka and Cassandra in testcontainers.
+2. Otherwise the local launcher (official jars from Maven Central) on test ports under run/test.
+3. ANIMEREC_TEST_SERVICES=external: the services named by KAFKA_BOOTSTRAP_SERVERS and
+   CASSANDRA_CONTACT_POINTS (e.g. real clusters).
+Flink (PyFlink local cluster) and Spark (local[*]) always run locally.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+
+from infra.config import PROJECT_ROOT, Settings
+
+TEST_KEYSPACE = "animerec_test"
+
+
+def docker_answers() -> bool:
+    try:
+        import docker
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+def _base(**overrides) -> Settings:
+    run_dir = PROJECT_ROOT / "run" / "test"
+    return Settings(run_dir=run_dir, model_dir=run_dir / "models", cassandra_keyspace=TEST_KEYSPACE,
+                    api_port=18000, **overrides)
+
+
+@contextlib.contextmanager
+def local_launcher() -> Iterator[Settings]:
+    from infra import stack
+    settings = _base(kafka_bootstrap_servers="127.0.0.1:19092", kafka_port=19092, kafka_controller_port=19093,
+                     cassandra_port=19042, cassandra_storage_port=17000, cassandra_jmx_port=17199,
+                     cassandra_heap="768M")
+    stack.stop_all(settings, report=lambda m: None)  # leftovers of an interrupted run
+    shutil.rmtree(settings.run_dir, ignore_errors=True)
+    try:
+        stack.start_infra(settings)
+        yield settings
+    finally:
+        stack.stop_all(settings)
+
+
+@contextlib.contextmanager
+def containers() -> Iterator[Settings]:
+    from infra import stack
+    from testcontainers.cassandra import CassandraContainer
+    from testcontainers.kafka import KafkaContainer
+    with KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft() as kafka, \
+            CassandraContainer("cassandra:5.0") as cassandra:
+        host, port = cassandra.get_contact_points()[0]
+        settings = _base(kafka_bootstrap_servers=kafka.get_bootstrap_server(), cassandra_contact_points=[host],
+                         cassandra_port=port, local_services=[])
+        stack.start_infra(settings)
+        yield settings
+
+
+@contextlib.contextmanager
+def external() -> Iterator[Settings]:
+    from infra import stack
+    missing = [v for v in ("KAFKA_BOOTSTRAP_SERVERS", "CASSANDRA_CONTACT_POINTS") if not os.environ.get(v)]
+    if missing:
+        raise RuntimeError(f"ANIMEREC_TEST_SERVICES=external needs {', '.join(missing)}")
+    settings = _base(local_services=[])
+    stack.start_infra(settings)
+    yield settings
+
+
+def real_services():
+    choice = os.environ.get("ANIMEREC_TEST_SERVICES", "auto")
+    if choice == "external":
+        return external()
+    if choice == "containers" or (choice == "auto" and docker_answers()):
+        return containers()
+    return local_launcher()

@@ -1,0 +1,104 @@
+"""A click travels API -> Kafka -> Flink -> Cassandra and changes /recommends; bad events write nothing."""
+from __future__ import annotations
+
+import uuid
+
+from tests.integration.conftest import wait_for
+
+NEW_USER = 990_001
+
+
+def test_health_reports_every_dependency_up(api_url, http):
+    body = http.get(f"{api_url}/health", timeout=10).json()
+    deps = body["dependencies"]
+    assert body["status"] == "ok"
+    assert deps["kafka"] == "up" and deps["cassandra"] == "up"
+    assert deps["streaming"] == "up"
+    assert deps["ranker"] not in ("none", None) and not str(deps["ranker"]).startswith("down")
+    assert deps["recall"]["popular"] is not None
+
+
+def test_new_user_gets_ranked_recommendations(api_url, http):
+    body = http.get(f"{api_url}/recommends/{NEW_USER + 1}?k=10", timeout=30).json()
+    assert len(body["items"]) == 10
+    assert body["model_version"]
+    ids = [item["anime_id"] for item in body["items"]]
+    assert len(set(ids)) == 10
+    assert all(item["name"] for item in body["items"])
+
+
+def test_click_lands_in_cassandra_once_and_changes_recommendations(api_url, http, store):
+    before = http.get(f"{api_url}/recommends/{NEW_USER}?k=10", timeout=30).json()
+    clicked = before["items"][0]["anime_id"]
+    counts_before = (store.event_counts([clicked]).get(clicked) or {}).get("clicks") or 0
+    event_id = f"test-{uuid.uuid4().hex}"
+    payload = {"user_id": NEW_USER, "anime_id": clicked, "event_id": event_id}
+
+    first = http.post(f"{api_url}/clicks", json=payload, timeout=30)
+    retry = http.post(f"{api_url}/clicks", json=payload, timeout=30)  # a client retry: same event_id
+
+    assert first.status_code == 202 and retry.status_code == 202
+    assert first.json()["event_id"] == event_id
+    stored = wait_for(lambda: store.get_event(event_id))
+    assert (stored["user_id"], stored["anime_id"], stored["kind"]) == (NEW_USER, clicked, "click")
+    wait_for(lambda: ((store.event_counts([clicked]).get(clicked) or {}).get("clicks") or 0) > counts_before)
+    after = http.get(f"{api_url}/recommends/{NEW_USER}?k=10", timeout=30).json()
+    assert [e["anime_id"] for e in after["recent"]] == [clicked]
+    assert clicked not in [item["anime_id"] for item in after["items"]]
+    assert store.event_counts([clicked])[clicked]["clicks"] == counts_before + 1
+
+
+def test_view_is_counted(api_url, http, store):
+    anime_id = 5114
+    views_before = (store.event_counts([anime_id]).get(anime_id) or {}).get("views") or 0
+    response = http.post(f"{api_url}/views", json={"user_id": NEW_USER + 2, "anime_id": anime_id}, timeout=30)
+    assert response.status_code == 202
+    wait_for(lambda: ((store.event_counts([anime_id]).get(anime_id) or {}).get("views") or 0) == views_before + 1)
+
+
+def bad_events(user: int) -> list[tuple[dict, str]]:
+    """(body, the field the error must name); each with an event_id we can look for afterwards."""
+    def with_id(body):
+        return {**body, "event_id": f"bad-{uuid.uuid4().hex}"}
+    return [
+        (with_id({"anime_id": 5114}), "user_id"),
+        (with_id({"user_id": "abc", "anime_id": 5114}), "user_id"),
+        (with_id({"user_id": user, "anime_id": -5}), "anime_id"),
+        (with_id({"user_id": user, "anime_id": 5114, "extra": True}), "extra"),
+        (with_id({"user_id": 1.5, "anime_id": 5114}), "user_id"),
+        (with_id({"user_id": user, "anime_id": 5114, "timestamp": "not-a-time"}), "timestamp"),
+        ({"user_id": user, "anime_id": 5114, "event_id": "has spaces"}, "event_id"),
+    ]
+
+
+def test_bad_events_get_400_and_nothing_is_written(api_url, http, store):
+    user = NEW_USER + 3
+    bad_ids = []
+    for body, field in bad_events(user):
+        response = http.post(f"{api_url}/clicks", json=body, timeout=10)
+        assert response.status_code == 400, body
+        error = response.json()
+        assert field in error["error"] and error["details"], error
+        bad_ids.append(body["event_id"])
+    not_json = http.post(f"{api_url}/clicks", data="{oops", headers={"Content-Type": "application/json"}, timeout=10)
+    assert not_json.status_code == 400 and "error" in not_json.json()
+
+    # A good event after the bad ones, same user (same partition): once it has landed,
+    # anything the bad ones had written would have landed too.
+    sentinel = http.post(f"{api_url}/clicks", json={"user_id": user, "anime_id": 1}, timeout=10).json()
+    wait_for(lambda: store.get_event(sentinel["event_id"]))
+    assert [e["event_id"] for e in store.recent_events(user)] == [sentinel["event_id"]]
+    assert all(store.get_event(event_id) is None for event_id in bad_ids)
+
+
+def test_unknown_anime_is_404_json(api_url, http):
+    for path in ("/anime/999999", "/sim/999999"):
+        response = http.get(f"{api_url}{path}", timeout=10)
+        assert response.status_code == 404
+        assert "999999" in response.json()["error"]
+
+
+def test_anime_details_come_from_cassandra(api_url, http):
+    body = http.get(f"{api_url}/anime/5114", timeout=10).json()
+    assert body["name"] == "Fullmetal Alchemist: Brotherhood"
+    assert "Action" in body["genres"]
