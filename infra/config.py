@@ -54,7 +54,8 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535, validation_alias=_env("api_port"))
     api_workers: int = Field(2, ge=1, validation_alias=_env("api_workers"))
 
-    # Streaming
+    # Streaming: empty jobmanager = a PyFlink local cluster in the streaming process
+    flink_jobmanager: str = Field("", pattern=r"^([A-Za-z0-9_.-]+:[0-9]+)?$", validation_alias=_env("flink_jobmanager"))
     flink_parallelism: int = Field(1, ge=1, validation_alias=_env("flink_parallelism"))
     flink_checkpoint_interval_ms: int = Field(5_000, ge=100, validation_alias=_env("flink_checkpoint_interval_ms"))
 

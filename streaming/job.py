@@ -58,8 +58,15 @@ def _configuration(settings: Settings):
     # Small Python bundles: an event reaches Cassandra in well under a second.
     config.set_string("python.fn-execution.bundle.time", "50")
     config.set_string("python.fn-execution.bundle.size", "100")
-    config.set_string("python.executable", sys.executable)
     config.set_string("python.client.executable", sys.executable)
+    if settings.flink_jobmanager:  # a Flink cluster: its task managers run their own python3
+        host, port = settings.flink_jobmanager.rsplit(":", 1)
+        config.set_string("execution.target", "remote")
+        config.set_string("rest.address", host)
+        config.set_string("rest.port", port)
+        config.set_string("python.executable", "python3")
+    else:
+        config.set_string("python.executable", sys.executable)
     config.set_string("taskmanager.memory.process.size", "1g")
     config.set_string("restart-strategy.type", "fixed-delay")
     config.set_string("restart-strategy.fixed-delay.attempts", "1000000")
@@ -119,7 +126,6 @@ def run(settings: Settings | None = None) -> None:
     status_file(settings).parent.mkdir(parents=True, exist_ok=True)
     env = StreamExecutionEnvironment.get_execution_environment(_configuration(settings))
     env.set_parallelism(settings.flink_parallelism)
-    env.set_python_executable(sys.executable)
     build(env, settings)
     client = env.execute_async(JOB_NAME)
     log.info("submitted job %s", client.get_job_id())
