@@ -51,7 +51,7 @@ def prepare_data(settings: Settings, report: Report = _print, train_args: tuple[
     from ranking.registry import ModelRegistry
     from store import open_store
     report(f"loading catalog and ratings from {settings.data_dir} (unchanged files are skipped)")
-    run_stage(settings, "ingest", "load", "--skip-unchanged")
+    run_stage(settings, "ingest", "load")
     store = open_store(settings)
     try:
         if store.current_version("popular") is None:
