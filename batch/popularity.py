@@ -1,0 +1,51 @@
+"""Popularity job: ``popular_items`` (segment ``all`` and ``genre:<Genre>``), a new version each run.
+
+Spark scans the ratings and the streamed event windows and reduces them to one row per
+title; scoring and ranking (:mod:`recall.popularity`) run on those catalog-sized frames.
+"""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+from pyspark.sql import functions as F
+from pyspark.sql.functions import pandas_udf
+
+from batch.options import BatchOptions
+from batch.spark import read_table, write_table
+from batch.versions import Build
+from recall.popularity import popular_lists, recency_weight, score_titles
+from store import schema
+
+
+def title_aggregates(ratings, windows, now_s: float, half_life_hours: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-title ``watches`` and recency-weighted ``recent`` event counts, as pandas frames."""
+    @pandas_udf("double")
+    def weight(window_start: pd.Series) -> pd.Series:
+        age = now_s - window_start.astype("int64").to_numpy() / 1e9
+        return pd.Series(recency_weight(age, half_life_hours))
+
+    watches = ratings.groupBy("anime_id").agg(F.count(F.lit(1)).alias("watches")).toPandas()
+    events = F.coalesce(F.col("clicks"), F.lit(0)) + F.coalesce(F.col("views"), F.lit(0))
+    recent = (windows.where(events > 0)
+              .groupBy("anime_id").agg(F.sum(events.cast("double") * weight(F.col("window_start"))).alias("recent"))
+              .toPandas())
+    return watches, recent
+
+
+def run(spark, store, settings, opts: BatchOptions) -> dict:
+    ratings = read_table(spark, schema.RATINGS_BY_USER, settings).select("anime_id")
+    windows = read_table(spark, schema.ANIME_EVENT_WINDOWS, settings).select(
+        "anime_id", "window_start", "clicks", "views")
+    catalog = read_table(spark, schema.ANIME, settings).select("anime_id", "genres").toPandas()
+    watches, recent = title_aggregates(ratings, windows, time.time(), opts.popular_half_life_hours)
+    scores = score_titles(watches, recent, opts.popular_trend_weight)
+    lists = popular_lists(scores, catalog, settings.popular_list_size)
+    build = Build(store, "popular")
+    version = build.begin()
+    out = spark.createDataFrame(lists.assign(version=version),
+                                "segment string, rank int, anime_id int, score double, version long")
+    write_table(out, schema.POPULAR_ITEMS, settings)
+    dropped = build.publish(len(lists))
+    return {"version": version, "rows": len(lists), "segments": int(lists["segment"].nunique()),
+            "titles_with_events": len(recent), "dropped_partitions": dropped}
