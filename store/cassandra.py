@@ -276,22 +276,6 @@ class CassandraStore:
                          "WHERE version = ? AND anime_id = ? AND signal = ? LIMIT ?", version, anime_id, signal, limit)
 
 
-    # --- per-source versioned outputs ------------------------------------------------------
-    # The batch jobs publish one pointer per source ("candidates:als", "similar:cowatch", ...)
-    # so each source swaps atomically on its own; readers resolve them with list_versions().
-    def list_versions(self) -> dict[str, int]:
-        """Every pointer of ``list_versions``: list name -> version (a handful of rows)."""
-        return {r["list_name"]: r["version"]
-                for r in self.session.execute(f"SELECT list_name, version FROM {self.keyspace}.list_versions")}
-
-    def user_candidates_at(self, version: int, user_id: int, source: str, limit: int = 1000) -> list[dict]:
-        return self._all("SELECT rank, anime_id, score FROM {ks}.user_candidates "
-                         "WHERE version = ? AND user_id = ? AND source = ? LIMIT ?", version, user_id, source, limit)
-
-    def similar_at(self, version: int, anime_id: int, signal: str, limit: int = 1000) -> list[dict]:
-        return self._all("SELECT rank, similar_id, score FROM {ks}.similar_items "
-                         "WHERE version = ? AND anime_id = ? AND signal = ? LIMIT ?", version, anime_id, signal, limit)
-
 def open_store(settings: Settings | None = None, retries: int = 1, migrate: bool = False) -> CassandraStore:
     """Connect (retrying while Cassandra starts) and select the keyspace."""
     last: Exception | None = None
