@@ -1,0 +1,197 @@
+"""Command line of the ingest package.
+
+    python -m ingest load                       # all three files, paths from the settings
+    python -m ingest load --anime PATH          # only the files named (a flag without PATH: settings' path)
+    python -m ingest load --ratings --force     # load again even if this exact file was loaded
+    python -m ingest load --dry-run --anime X   # parse and validate only; no Cassandra needed
+    python -m ingest load status                # the load manifest: what was loaded, when, complete or not
+
+Exit status: 0 when every file was usable (some rejected rows are not an error: they are
+listed), 2 when a file is missing or not of its format, 1 when Cassandra fails.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from infra.config import Settings, get_settings
+
+EXIT_OK, EXIT_STORE, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _settings(args) -> Settings:
+    if getattr(args, "keyspace", None):
+        return Settings(cassandra_keyspace=args.keyspace)
+    return get_settings()
+
+
+def _open_store(settings: Settings, migrate: bool):
+    from store.cassandra import open_store
+    return open_store(settings, retries=3, migrate=migrate)
+
+
+def _fmt_n(n: int) -> str:
+    return f"{n:,}"
+
+
+def _print_summary(results, show: int, out) -> None:
+    head = f"{'dataset':<9} {'status':<9} {'read':>9} {'loaded':>9} {'rejected':>8} {'skipped':>8} {'dup':>5} " \
+           f"{'seconds':>8} {'rows/s':>9}  file"
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    tot_read = tot_loaded = tot_rej = 0
+    tot_s = 0.0
+    for r in results:
+        print(f"{r.dataset:<9} {r.status:<9} {_fmt_n(r.rows_read):>9} {_fmt_n(r.rows_loaded):>9} "
+              f"{_fmt_n(r.rows_rejected):>8} {_fmt_n(r.rows_skipped):>8} {_fmt_n(r.duplicates):>5} "
+              f"{r.seconds:>8.1f} {r.rows_per_s:>9,.0f}  {r.file_name}", file=out)
+        tot_read += r.rows_read
+        tot_loaded += r.rows_loaded
+        tot_rej += r.rows_rejected
+        tot_s += r.seconds
+    if len(results) > 1:
+        rate = tot_read / tot_s if tot_s > 0 else 0.0
+        print(f"{'total':<9} {'':<9} {_fmt_n(tot_read):>9} {_fmt_n(tot_loaded):>9} {_fmt_n(tot_rej):>8} "
+              f"{'':>8} {'':>5} {tot_s:>8.1f} {rate:>9,.0f}", file=out)
+    for r in results:
+        if r.error:
+            print(f"\n{r.dataset}: {r.status.upper()}: {r.error}", file=out)
+        for w in r.warnings:
+            print(f"{r.dataset}: note: {w}", file=out)
+        for why, n in r.skipped.items():
+            print(f"{r.dataset}: skipped {n:,} row(s): {why}", file=out)
+        if r.rows_rejected:
+            reasons = ", ".join(f"{code} {n:,}" for code, n in r.report.reasons.most_common())
+            print(f"\n{r.dataset}: {r.rows_rejected:,} rejected row(s) ({reasons}):", file=out)
+            for rej in r.rejections[:show]:
+                print(f"  {rej}", file=out)
+            if r.rows_rejected > show:
+                print(f"  ... and {r.rows_rejected - show:,} more", file=out)
+
+
+def cmd_load(args) -> int:
+    from tqdm import tqdm
+
+    from ingest.catalog import DATASETS, LoadResult, load
+    from ingest.csv_rows import FormatError
+
+    settings = _settings(args)
+    defaults = {"anime": settings.anime_csv, "synopsis": settings.synopsis_csv, "ratings": settings.ratings_csv}
+    chosen = {d: getattr(args, d) for d in DATASETS if getattr(args, d) is not None}
+    sources = {d: (defaults[d] if p == "" else Path(p)) for d, p in chosen.items()} if chosen else dict(defaults)
+
+    store = None
+    if not args.dry_run:
+        try:
+            store = _open_store(settings, migrate=True)
+        except Exception as exc:
+            print(f"error: cannot reach Cassandra at {settings.cassandra_contact_points}:{settings.cassandra_port}: "
+                  f"{exc}", file=sys.stderr)
+            return EXIT_STORE
+    results: list[LoadResult] = []
+    code = EXIT_OK
+    try:
+        for dataset in DATASETS:
+            if dataset not in sources:
+                continue
+            path = sources[dataset]
+            size = os.path.getsize(path) if os.path.isfile(path) else None
+            bar = tqdm(total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=f"{dataset:<8}",
+                       disable=True if args.no_progress else None, file=sys.stderr, leave=True)
+
+            def progress(report, bar=bar):
+                bar.update(report.bytes_read - bar.n)
+                bar.set_postfix_str(f"{report.rows_read:,} rows, {report.rows_rejected:,} rejected", refresh=False)
+
+            try:
+                results.append(load(store, dataset, path, batch_rows=args.batch_rows, force=args.force,
+                                    dry_run=args.dry_run, keep_rejections=max(args.show_rejects, 1),
+                                    progress=progress))
+            except FormatError as exc:
+                results.append(LoadResult(dataset, str(path), status="unusable", error=str(exc)))
+                code = EXIT_UNUSABLE
+            finally:
+                bar.close()
+    except KeyboardInterrupt:
+        print("\ninterrupted: the load in progress stays incomplete in the manifest", file=sys.stderr)
+        code = 130
+    except Exception as exc:  # the store failed after retries
+        print(f"\nerror: loading failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        code = EXIT_STORE
+    finally:
+        if store is not None:
+            store.close()
+    print(file=sys.stdout)
+    _print_summary(results, args.show_rejects, sys.stdout)
+    return code
+
+
+def cmd_status(args) -> int:
+    from ingest.catalog import load_status
+
+    settings = _settings(args)
+    try:
+        store = _open_store(settings, migrate=False)
+    except Exception as exc:
+        print(f"error: cannot open keyspace {settings.cassandra_keyspace!r} at {settings.cassandra_contact_points}: "
+              f"{exc}", file=sys.stderr)
+        return EXIT_STORE
+    try:
+        status = load_status(store, limit=args.limit)
+    finally:
+        store.close()
+    print(f"load manifest of keyspace {settings.cassandra_keyspace!r} (newest first)")
+    for dataset, runs in status.items():
+        if not runs:
+            print(f"\n{dataset}: never loaded")
+            continue
+        latest_complete = next((r for r in runs if r["status"] == "complete"), None)
+        state = "COMPLETE" if runs[0]["status"] == "complete" else (
+            f"INCOMPLETE (latest attempt {runs[0]['status']})" + ("" if latest_complete else ", no complete load"))
+        print(f"\n{dataset}: {state}")
+        for r in runs:
+            when = r["completed_at"] or r["started_at"]
+            rows = (f"loaded {r['rows_loaded']:,} rejected {r['rows_rejected']:,}"
+                    if r["rows_loaded"] is not None else "")
+            secs = f"{r['seconds']:.1f}s" if r["seconds"] is not None else ""
+            print(f"  {r['status']:<9} {when:%Y-%m-%d %H:%M:%S} {secs:>7} sha256 {(r['sha256'] or '?')[:12]} "
+                  f"{rows}  {r['file_name']}" + (f"  error: {r['error']}" if r["error"] else ""))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ingest", description="Load the anime datasets into Cassandra.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("load", help="load CSV files (or 'load status': show the load manifest)",
+                       description="Load the catalog, synopsis and ratings CSV files. With no file option, all "
+                                   "three are loaded from the configured data directory.")
+    p.add_argument("action", nargs="?", choices=("run", "status"), default="run",
+                   help="'status' shows the load manifest instead of loading")
+    for dataset, what in (("anime", "catalog"), ("synopsis", "synopses"), ("ratings", "ratings")):
+        p.add_argument(f"--{dataset}", nargs="?", const="", default=None, metavar="PATH",
+                       help=f"{what} CSV to load (without PATH: the configured one)")
+    p.add_argument("--force", action="store_true", help="load even files whose exact content was loaded already")
+    p.add_argument("--dry-run", action="store_true", help="parse and validate only; write nothing")
+    p.add_argument("--batch-rows", type=int, default=5_000, help="rows per write batch (default 5000)")
+    p.add_argument("--show-rejects", type=int, default=20, metavar="N", help="rejected rows to list per file")
+    p.add_argument("--keyspace", help="Cassandra keyspace (default: the configured one)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--limit", type=int, default=5, help="('status') attempts to show per dataset")
+
+    s = sub.add_parser("status", help="show the load manifest (same as 'load status')")
+    s.add_argument("--keyspace")
+    s.add_argument("--limit", type=int, default=5)
+
+    args = parser.parse_args(argv)
+    if args.command == "status" or getattr(args, "action", None) == "status":
+        return cmd_status(args)
+    if args.batch_rows < 1:
+        parser.error("--batch-rows must be at least 1")
+    return cmd_load(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
