@@ -219,26 +219,16 @@ class CassandraStore:
         return {r["anime_id"] for r in self.session.execute(f"SELECT anime_id FROM {self.keyspace}.anime",
                                                             timeout=120)}
 
-    # Load manifest: one row per load attempt, newest first. Written as status 'running' before
-    # the first row of a file is loaded and as 'complete' only after the last one succeeded, so
-    # a crashed load never looks complete. To move into schema.TABLES_CQL.
-    LOAD_RUNS_CQL = """
-        CREATE TABLE IF NOT EXISTS load_runs (
-            dataset text, run_id timeuuid, file_name text, sha256 text, status text,
-            rows_read bigint, rows_loaded bigint, rows_rejected bigint, rows_skipped bigint,
-            started_at timestamp, completed_at timestamp, seconds double, error text,
-            PRIMARY KEY ((dataset), run_id))
-        WITH CLUSTERING ORDER BY (run_id DESC)"""
+    # Load manifest (table load_runs): 'running' before a file's first row, 'complete' only after its last.
     _LOAD_RUN_COLUMNS = ("dataset", "run_id", "file_name", "sha256", "status", "rows_read", "rows_loaded",
                          "rows_rejected", "rows_skipped", "started_at", "completed_at", "seconds", "error")
 
     def ensure_load_runs_table(self) -> None:
-        if getattr(self, "_load_runs_ready", False):
-            return
-        self.session.execute(schema.TABLES_CQL.get("load_runs", self.LOAD_RUNS_CQL).replace(
-            "load_runs", f"{self.keyspace}.load_runs", 1), timeout=60)
-        self._cluster.control_connection.wait_for_schema_agreement(wait_time=30)
-        self._load_runs_ready = True
+        """The table comes with ``migrate``; kept so loaders work against an older keyspace."""
+        if not getattr(self, "_load_runs_ready", False):
+            self.session.execute(schema.TABLES_CQL[schema.LOAD_RUNS].replace(
+                "load_runs", f"{self.keyspace}.load_runs", 1), timeout=60)
+            self._load_runs_ready = True
 
     def record_load_run(self, run: dict) -> None:
         """Insert or overwrite one load attempt (all columns; missing ones are written as null)."""

@@ -19,6 +19,7 @@ LIST_VERSIONS = "list_versions"
 POPULAR_ITEMS = "popular_items"
 USER_CANDIDATES = "user_candidates"
 SIMILAR_ITEMS = "similar_items"
+LOAD_RUNS = "load_runs"
 
 KEYSPACE_CQL = ("CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
                 "{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}}")
@@ -78,6 +79,13 @@ TABLES_CQL = {
         CREATE TABLE IF NOT EXISTS similar_items (
             version bigint, anime_id int, signal text, rank int, similar_id int, score double,
             PRIMARY KEY ((version, anime_id), signal, rank))""",
+    # One row per load attempt: 'complete' is written only after the last batch landed.
+    LOAD_RUNS: """
+        CREATE TABLE IF NOT EXISTS load_runs (
+            dataset text, run_id timeuuid, file_name text, sha256 text, status text,
+            rows_read bigint, rows_loaded bigint, rows_rejected bigint, rows_skipped bigint,
+            started_at timestamp, completed_at timestamp, seconds double, error text,
+            PRIMARY KEY ((dataset), run_id)) WITH CLUSTERING ORDER BY (run_id DESC)""",
 }
 
 VERSIONED_TABLES = {"popular": POPULAR_ITEMS, "candidates": USER_CANDIDATES, "similar": SIMILAR_ITEMS}
