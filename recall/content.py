@@ -59,9 +59,13 @@ def _genres(genres: pd.Series) -> sp.csr_matrix:
 
 def _text(names: pd.Series, synopses: pd.Series) -> sp.csr_matrix:
     docs = (names.fillna("") + ". " + synopses.fillna("")).str.strip()
-    vec = TfidfVectorizer(sublinear_tf=True, stop_words="english", ngram_range=(1, 2), min_df=2, max_df=0.4,
-                          max_features=200_000, dtype=np.float32)
-    return vec.fit_transform(docs)
+    big = len(docs) >= 50      # corpus-level pruning only makes sense on a real catalog
+    vec = TfidfVectorizer(sublinear_tf=True, stop_words="english", ngram_range=(1, 2), min_df=2 if big else 1,
+                          max_df=0.4 if big else 1.0, max_features=200_000, dtype=np.float32)
+    try:
+        return vec.fit_transform(docs)
+    except ValueError:         # empty vocabulary: no usable text at all
+        return sp.csr_matrix((len(docs), 1), dtype=np.float32)
 
 
 def content_features(anime: pd.DataFrame, weights: ContentWeights = ContentWeights()) -> sp.csr_matrix:
