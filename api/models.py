@@ -1,9 +1,12 @@
 """Request models of the API: validation and the OpenAPI description come from these."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Literal
 
-from ingest.events import MAX_ID
+from flask_openapi3 import FileStorage
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ingest.events import MAX_ID, EventIn
 
 
 class _Strict(BaseModel):
@@ -24,3 +27,85 @@ class TopK(_Strict):
 
 class SeedTopK(_Strict):
     k: int = Field(5, ge=1, le=100, description="How many titles to return (the seed's default is 5)")
+
+
+# --- catalog query, a user's ratings, ratings, uploads ------------------------------------------
+_SORTS = Literal["rating", "-rating", "members", "-members", "name", "-name", "episodes", "-episodes",
+                 "anime_id", "-anime_id"]
+
+
+def _bound(what: str, side: str, **kw):
+    word = "more" if side == "mt" else "less"
+    return Field(None, allow_inf_nan=False, description=f"Only titles with {word} than this {what} (strict)", **kw)
+
+
+class AnimeQuery(_Strict):
+    """GET /anime. With no parameter at all the answer also describes these filters."""
+
+    mt_episodes: int | None = _bound("many episodes", "mt", ge=-1, le=MAX_ID)
+    lt_episodes: int | None = _bound("many episodes", "lt", ge=0, le=MAX_ID)
+    mt_rating: float | None = _bound("catalog rating (0-10)", "mt", ge=-1, le=10)
+    lt_rating: float | None = _bound("catalog rating (0-10)", "lt", ge=0, le=11)
+    mt_members: int | None = _bound("many members", "mt", ge=-1, le=MAX_ID)
+    lt_members: int | None = _bound("many members", "lt", ge=0, le=MAX_ID)
+    genre: list[str] = Field([], max_length=20,
+                             description="Genre the title must have; repeat for several (all must match), "
+                                         "case-insensitive, e.g. genre=Drama&genre=Romance")
+    type: str | None = Field(None, min_length=1, max_length=32,
+                             description="Type of the title: TV, Movie, OVA, Special, ONA or Music (case-insensitive)")
+    q: str | None = Field(None, min_length=1, max_length=200, description="The name contains this text (case-insensitive)")
+    sort: _SORTS = Field("-members", description="Order: rating, members, name, episodes or anime_id; "
+                                                 "prefix '-' for descending; unknown values last; ties by anime_id")
+    page: int = Field(1, ge=1, le=1_000_000, description="Page number, from 1")
+    limit: int = Field(20, ge=1, le=100, description="Titles per page (1-100)")
+
+
+class UserRatingsQuery(_Strict):
+    """GET /user. With no parameter at all the answer describes the parameters instead."""
+
+    user_id: int | None = Field(None, gt=0, le=MAX_ID, description="User id (required unless no parameter is given)")
+    mt_rating: float | None = Field(None, allow_inf_nan=False, ge=-1, le=10,
+                                    description="Only ratings above this (strict); any bound excludes -1 (no score)")
+    lt_rating: float | None = Field(None, allow_inf_nan=False, ge=-1, le=11,
+                                    description="Only ratings below this (strict); any bound excludes -1 (no score)")
+    page: int = Field(1, ge=1, le=1_000_000, description="Page number, from 1")
+    limit: int = Field(100, ge=1, le=1000, description="Ratings per page (1-1000)")
+
+
+class RatingIn(EventIn):
+    """Body of POST /ratings: a user's rating of a title, sent on as a 'rating' event."""
+
+    rating: int = Field(description="1..10, or -1 for watched without a score")
+
+    @field_validator("rating", mode="before")
+    @classmethod
+    def _integer(cls, value):
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("must be an integer")
+        return value
+
+    @field_validator("rating")
+    @classmethod
+    def _scale(cls, value: int) -> int:
+        if value != -1 and not 1 <= value <= 10:
+            raise ValueError("must be 1..10, or -1 for watched without a score")
+        return value
+
+
+class RatingPath(_Strict):
+    user_id: int = Field(gt=0, le=MAX_ID, description="User id")
+    anime_id: int = Field(gt=0, le=MAX_ID, description="MyAnimeList anime id")
+
+
+class UploadForm(_Strict):
+    """multipart/form-data of POST /upload."""
+
+    file: FileStorage = Field(description="The CSV file (UTF-8, with its header line)")
+    dataset: Literal["anime", "ratings", "synopsis"] = Field(
+        description="anime: anime_id,name,genre,type,episodes,rating,members; ratings: user_id,anime_id,rating; "
+                    "synopsis: MAL_ID,sypnopsis")
+    dry_run: bool = Field(False, description="Only parse and check the file; write nothing")
+
+
+class NoQuery(_Strict):
+    """For routes that take no query parameter: any one given is a 400 naming it."""
