@@ -1,73 +1,46 @@
 """Read the shared anime CSVs and load them into a (scratch) keyspace; synthesise larger workloads.
 
-Used by the integration tests and the benchmark; the real catalog load belongs to ingest.
-``anime.csv`` is CRLF with HTML entities in names, ``Unknown`` episode counts and empty
-fields; ``rating_sample.csv`` is ``user_id,anime_id,rating`` with -1 = watched, no score.
+Used by the integration tests and the benchmark. Parsing and loading are ingest's
+(:mod:`ingest.csv_rows`, :mod:`ingest.catalog`); this adds frames for in-memory work and a
+synthetic-workload generator.
 """
 from __future__ import annotations
 
-import csv
-import html
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from infra.config import Settings
+from ingest.catalog import load_many
+from ingest.csv_rows import parse
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(value: str | None) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def read_anime(path: Path) -> list[dict]:
-    out = []
-    with open(path, newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            genres = [html.unescape(g.strip()) for g in (row.get("genre") or "").split(",") if g.strip()]
-            out.append({"anime_id": int(row["anime_id"]), "name": html.unescape(row["name"] or "").strip(),
-                        "genres": genres, "type": (row.get("type") or "").strip() or None,
-                        "episodes": _int(row.get("episodes")), "rating": _float(row.get("rating")),
-                        "members": _int(row.get("members"))})
-    return out
+def read_anime(path: Path) -> pd.DataFrame:
+    """The catalog as a frame (``anime_id, name, genres, type, episodes, rating, members``), cleaned."""
+    return pd.DataFrame(list(parse(path, "anime")))
 
 
 def read_synopses(path: Path) -> dict[int, str]:
-    out = {}
-    with open(path, newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
-            text = html.unescape((row.get("sypnopsis") or "").strip())
-            if text and _int(row.get("MAL_ID")) is not None:
-                out[int(row["MAL_ID"])] = text
-    return out
+    return {a: text for a, text in parse(path, "synopsis") if text}
+
+
+def read_catalog(settings: Settings) -> pd.DataFrame:
+    """Catalog plus ``synopsis`` column, as the content job reads it from Cassandra."""
+    anime = read_anime(settings.anime_csv)
+    synopses = read_synopses(settings.synopsis_csv) if settings.synopsis_csv.exists() else {}
+    return anime.assign(synopsis=anime["anime_id"].map(synopses))
 
 
 def read_ratings(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"user_id": "int32", "anime_id": "int32", "rating": "int16"})
 
 
-def load_sample(store, settings: Settings, ratings: pd.DataFrame | None = None, synopses: bool = True) -> dict:
-    """Load catalog (with synopses) and ratings into ``store``'s keyspace; return row counts."""
-    anime = read_anime(settings.anime_csv)
-    n_anime = store.upsert_anime(anime)
-    n_syn = 0
-    if synopses and settings.synopsis_csv.exists():
-        known = {a["anime_id"] for a in anime}
-        n_syn = store.set_synopses((a, s) for a, s in read_synopses(settings.synopsis_csv).items() if a in known)
-    if ratings is None:
-        ratings = read_ratings(settings.ratings_csv)
-    n_ratings = store.upsert_ratings(ratings[["user_id", "anime_id", "rating"]].itertuples(index=False, name=None))
-    return {"anime": n_anime, "synopses": n_syn, "ratings": n_ratings}
+def load_sample(store, settings: Settings) -> dict:
+    """Load catalog, synopses and ratings CSVs into ``store``'s keyspace (ingest's loaders); row counts."""
+    sources = {"anime": settings.anime_csv, "synopsis": settings.synopsis_csv, "ratings": settings.ratings_csv}
+    results = load_many(store, {k: v for k, v in sources.items() if Path(v).exists()})
+    return {r.dataset: (r.status, r.rows_loaded) for r in results}
 
 
 def synthetic_ratings(sample: pd.DataFrame, n_users: int, seed: int = 7) -> pd.DataFrame:

@@ -78,4 +78,6 @@ def similar_titles(store: Any, anime_id: int, k: int) -> list[dict]:
     """
     if k <= 0:
         return []
-    return merge_signals(_neighbours(store, store.list_versions(), anime_id, k), k, exclude={anime_id})
+    # read deeper than k per signal, so a title ranked a little lower by both signals can still rise
+    return merge_signals(_neighbours(store, store.list_versions(), anime_id, max(2 * k, SEED_NEIGHBOURS)), k,
+                         exclude={anime_id})

@@ -1,0 +1,214 @@
+"""Recall quality of each candidate source and of the merge, and batch build times.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_recall.py                  # quality only
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_recall.py --build          # + build time, 4,000-user sample
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_recall.py --synthetic 73000  # + SYNTHETIC 73k-user build
+
+**Quality**: the ratings sample is split per user -- 20% of each user's titles held out
+(at least one for users with two or more; fixed seed) -- every source is built on the rest
+with the batch jobs' own code (Spark local, no Cassandra), and recall@K is the share of a
+user's held-out titles found in their top K, averaged over users with held-out titles. The
+``recent`` source needs live events and is not measured here.
+
+**Build time**: the real jobs (``python -m batch run``) against Cassandra, in scratch
+keyspaces: the sample as loaded by ingest's loaders, and with ``--synthetic N`` a generated
+workload of N users fitted to the sample (:func:`batch.sample.synthetic_ratings`), labelled
+SYNTHETIC wherever it is printed. Both keyspaces are dropped at the end unless ``--keep``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from batch.options import JOBS, BatchOptions  # noqa: E402
+from infra.config import Settings, get_settings  # noqa: E402
+
+KS = (100, 300)
+SOURCES = ("popular", "als", "itemitem", "content")
+
+
+def split(ratings: pd.DataFrame, frac: float = 0.2, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-user hold-out: ``round(frac * n)`` titles (at least 1 when n >= 2) of each user go to test."""
+    rng = np.random.default_rng(seed)
+    shuffled = ratings.iloc[rng.permutation(len(ratings))]
+    position = shuffled.groupby("user_id").cumcount()
+    n = shuffled.groupby("user_id")["anime_id"].transform("size")
+    n_test = np.where(n >= 2, np.maximum(1, np.round(frac * n)), 0)
+    test = position < n_test
+    return shuffled[~test].reset_index(drop=True), shuffled[test].reset_index(drop=True)
+
+
+def _lists(frame: pd.DataFrame) -> dict[int, list[int]]:
+    frame = frame.sort_values(["user_id", "rank"])
+    return {u: g.tolist() for u, g in frame.groupby("user_id")["anime_id"]}
+
+
+def build_lists(spark, train: pd.DataFrame, catalog: pd.DataFrame, opts: BatchOptions, k: int) -> dict:
+    """``{source: {user: [anime ids]}}`` built on ``train`` with the jobs' code; also seconds per source."""
+    from batch import als, content, itemitem
+    from batch.common import neighbour_candidates, ratings_with_strength
+    from recall.itemsim import similarity_matrix
+    from recall.popularity import score_titles
+
+    out, seconds = {}, {}
+    seen = {u: set(g) for u, g in train.groupby("user_id")["anime_id"]}
+
+    t = time.perf_counter()
+    ranked = score_titles(train.groupby("anime_id", as_index=False).size().rename(columns={"size": "watches"}))
+    ranked = ranked.sort_values(["score", "anime_id"], ascending=[False, True])["anime_id"].tolist()
+    out["popular"] = {u: [a for a in ranked if a not in s][:k] for u, s in seen.items()}
+    seconds["popular"] = time.perf_counter() - t
+
+    ratings = ratings_with_strength(spark.createDataFrame(train[["user_id", "anime_id", "rating"]])).cache()
+    ratings.count()
+    t = time.perf_counter()
+    out["als"] = _lists(als.candidates(ratings.select("user_id", "anime_id", "strength"), opts, k).toPandas())
+    seconds["als"] = time.perf_counter() - t
+
+    k_scoring = max(opts.similar_per_item, 100)
+    t = time.perf_counter()
+    item_ids, src, dst, score = itemitem.cowatch(spark, train[["user_id", "anime_id"]], opts, k_scoring)
+    S = similarity_matrix(src, dst, score, len(item_ids))
+    out["itemitem"] = _lists(neighbour_candidates(ratings, item_ids, S, k, "itemitem",
+                                                  opts.spark_shuffle_partitions).toPandas())
+    seconds["itemitem"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    item_ids, src, dst, score = content.neighbours(spark, catalog, opts, k_scoring)
+    S = similarity_matrix(src, dst, score, len(item_ids))
+    out["content"] = _lists(neighbour_candidates(ratings, item_ids, S, k, "content",
+                                                 opts.spark_shuffle_partitions).toPandas())
+    seconds["content"] = time.perf_counter() - t
+    ratings.unpersist()
+    return out, seconds
+
+
+def merged_lists(lists: dict, users, k: int, weights=None) -> dict[int, list[int]]:
+    from recall.merge import SOURCE_WEIGHTS, merge_candidates
+    weights = weights or SOURCE_WEIGHTS
+    return {u: [c["anime_id"] for c in merge_candidates({s: lists[s].get(u, []) for s in lists}, k, weights=weights)]
+            for u in users}
+
+
+def recall_at(lists: dict[int, list[int]], test: dict[int, set[int]], k: int) -> float:
+    return float(np.mean([len(set(lists.get(u, [])[:k]) & items) / len(items) for u, items in test.items()]))
+
+
+def quality(spark, settings: Settings, opts: BatchOptions) -> None:
+    from batch.sample import read_catalog, read_ratings
+    ratings = read_ratings(settings.ratings_csv)
+    train, test = split(ratings)
+    test_sets = {u: set(g) for u, g in test.groupby("user_id")["anime_id"]}
+    print(f"ratings sample: {len(ratings):,} rows, {ratings.user_id.nunique():,} users, "
+          f"{ratings.anime_id.nunique():,} titles; held out {len(test):,} rows of {len(test_sets):,} users "
+          f"(20% per user, seed 42)")
+    lists, seconds = build_lists(spark, train, read_catalog(settings), opts, max(KS))
+    lists_merged = merged_lists(lists, test_sets, max(KS))
+    print(f"\n  {'source':<12}" + "".join(f"{f'recall@{k}':>12}" for k in KS) + f"{'built in':>12}")
+    for name in SOURCES:
+        print(f"  {name:<12}" + "".join(f"{recall_at(lists[name], test_sets, k):>12.4f}" for k in KS)
+              + f"{seconds[name]:>11.1f}s")
+    print(f"  {'merged':<12}" + "".join(f"{recall_at(lists_merged, test_sets, k):>12.4f}" for k in KS))
+
+
+def _scratch(keyspace: str) -> Settings:
+    return get_settings().model_copy(update={"cassandra_keyspace": keyspace})
+
+
+def build_times(label: str, settings: Settings, opts: BatchOptions) -> dict:
+    from batch.runner import Context, run_jobs
+    ctx = Context(settings, opts)
+    try:
+        t = time.perf_counter()
+        results = run_jobs(list(JOBS), ctx)
+        total = time.perf_counter() - t
+    finally:
+        ctx.close()
+    print(f"\nbuild time, {label} (all jobs, one process, incl. Spark start-up):")
+    for r in results:
+        rows = {k: v for k, v in r.details.items() if "rows" in k}
+        print(f"  {r.job:<12} {r.seconds:>8.1f} s  {'ok' if r.ok else 'FAILED ' + str(r.error)}  {rows}")
+    print(f"  {'total':<12} {total:>8.1f} s")
+    return {r.job: r for r in results}
+
+
+def load_sample_keyspace(keyspace: str) -> Settings:
+    from batch.sample import load_sample
+    from store.cassandra import open_store
+    settings = _scratch(keyspace)
+    store = open_store(settings, migrate=True)
+    t = time.perf_counter()
+    print(f"\nloading the sample into {keyspace}: {load_sample(store, settings)} in {time.perf_counter() - t:.0f} s")
+    store.close()
+    return settings
+
+
+def load_synthetic_keyspace(keyspace: str, n_users: int) -> Settings:
+    from batch.sample import read_ratings, synthetic_ratings
+    from batch.spark import spark_session, write_table
+    from ingest.catalog import load_many
+    from store import schema
+    from store.cassandra import open_store
+    settings = _scratch(keyspace)
+    t = time.perf_counter()
+    synth = synthetic_ratings(read_ratings(settings.ratings_csv), n_users)
+    print(f"\nSYNTHETIC workload: {n_users:,} users, {len(synth):,} ratings "
+          f"(median {synth.groupby('user_id').size().median():.0f}/user), generated in {time.perf_counter() - t:.0f} s")
+    t = time.perf_counter()
+    store = open_store(settings, migrate=True)          # the catalog through ingest, as in production
+    load_many(store, {"anime": settings.anime_csv, "synopsis": settings.synopsis_csv})
+    store.close()
+    spark = spark_session(settings)                     # the ratings through the Spark connector (faster)
+    write_table(spark.createDataFrame(synth), schema.RATINGS_BY_USER, settings)
+    spark.stop()
+    print(f"SYNTHETIC catalog + ratings written to {keyspace} in {time.perf_counter() - t:.0f} s")
+    return settings
+
+
+def drop_keyspace(keyspace: str) -> None:
+    from store.cassandra import open_store
+    store = open_store(get_settings())
+    store.session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
+    store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", action="store_true", help="also time the jobs on the 4,000-user sample")
+    parser.add_argument("--synthetic", type=int, default=0, metavar="N", help="also time them on N synthetic users")
+    parser.add_argument("--no-quality", action="store_true", help="skip the recall figures")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch keyspaces")
+    args = parser.parse_args(argv)
+    from batch.spark import spark_session
+    settings = get_settings()
+    opts = replace(BatchOptions.from_env(), candidates_per_source=max(KS))
+    scratch = []
+    try:
+        if not args.no_quality:
+            spark = spark_session(settings)
+            quality(spark, settings, opts)
+            spark.stop()                                # build times include the jobs' own Spark start-up
+        if args.build:
+            scratch.append("bench_recall_sample")
+            build_times("4,000-user sample", load_sample_keyspace(scratch[-1]), opts)
+        if args.synthetic:
+            scratch.append("bench_recall_synth")
+            build_times(f"SYNTHETIC {args.synthetic:,} users", load_synthetic_keyspace(scratch[-1], args.synthetic),
+                        opts)
+    finally:
+        if not args.keep:
+            for keyspace in scratch:
+                drop_keyspace(keyspace)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

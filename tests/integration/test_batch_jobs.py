@@ -1,0 +1,180 @@
+"""Every batch job on the real sample data in a scratch keyspace, and recall served from it.
+
+Needs Cassandra on the configured contact point (the stack's ``run/`` one). Loads the shared
+catalog, synopses and ratings with ingest's loaders into ``batch_it`` (dropped afterwards),
+runs popularity, als, itemitem and content, and checks the lists and the atomic swap.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+
+from infra.config import get_settings
+
+pytestmark = pytest.mark.integration
+
+KEYSPACE = "batch_it"
+K = 100
+
+
+@pytest.fixture(scope="module")
+def env():
+    from infra.services import port_open
+    base = get_settings()
+    if not port_open(base.cassandra_contact_points[0], base.cassandra_port):
+        pytest.skip("Cassandra is not running")
+    if not base.ratings_csv.exists():
+        pytest.skip(f"no sample data at {base.data_dir}")
+    from batch.options import BatchOptions
+    from batch.runner import Context
+    from batch.sample import load_sample
+    from store.cassandra import open_store
+
+    settings = base.model_copy(update={"cassandra_keyspace": KEYSPACE})
+    store = open_store(settings, migrate=True)
+    load_sample(store, settings)
+    # a trending title: lots of fresh clicks on something nobody in the sample watches much
+    now_ms = int(time.time() * 1000)
+    store.set_window_counts(TRENDING, now_ms - 3_600_000, 4000, 1000)
+    opts = replace(BatchOptions.from_env(), candidates_per_source=K, similar_per_item=30, als_iterations=6,
+                   als_rank=32)
+    ctx = Context(settings, opts)
+    yield settings, store, ctx
+    ctx.close()
+    store.session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
+    store.close()
+
+
+TRENDING = 30                   # Neon Genesis Evangelion... any catalog title will do; see the assert below
+
+
+def _run(ctx, job):
+    from batch.runner import run_job
+    result = run_job(ctx, job)
+    assert result.ok, result.error
+    return result
+
+
+def _versions(store, table):
+    return {r["version"] for r in store.session.execute(f"SELECT DISTINCT version, "
+                                                        f"{'segment' if table == 'popular_items' else ('user_id' if table == 'user_candidates' else 'anime_id')} FROM {table}")}
+
+
+def test_popularity_lists_and_atomic_swap(env, monkeypatch):
+    settings, store, ctx = env
+    first = _run(ctx, "popularity")
+    v1 = store.current_version("popular")
+    top = store.popular("all", limit=1000)
+    assert len(top) == settings.popular_list_size
+    ids = [r["anime_id"] for r in top]
+    assert len(ids) == len(set(ids)) and [r["rank"] for r in top] == list(range(1, len(top) + 1))
+    assert TRENDING in ids[:5]                                      # fresh events surface it
+    assert len(store.popular("genre:Action", limit=1000)) == settings.popular_list_size
+    assert first.details["segments"] > 30
+
+    # the second build is fully written while readers still see the first; then the pointer flips
+    from batch import versions
+    original = versions.Build.publish
+    seen_before_flip = {}
+
+    def checked_publish(self, rows):
+        seen_before_flip["current"] = store.current_version("popular")
+        seen_before_flip["new_rows"] = store.session.execute(
+            "SELECT count(*) AS n FROM popular_items WHERE version = %s AND segment = 'all'", (self.version,)).one()["n"]
+        return original(self, rows)
+
+    monkeypatch.setattr(versions.Build, "publish", checked_publish)
+    _run(ctx, "popularity")
+    v2 = store.current_version("popular")
+    assert seen_before_flip == {"current": v1, "new_rows": settings.popular_list_size}
+    assert v2 > v1 and _versions(store, "popular_items") == {v1, v2}     # previous one kept
+    monkeypatch.setattr(versions.Build, "publish", original)
+    _run(ctx, "popularity")
+    v3 = store.current_version("popular")
+    assert _versions(store, "popular_items") == {v2, v3}                  # the oldest dropped
+
+
+@pytest.fixture(scope="module")
+def built(env):
+    settings, store, ctx = env
+    for job in ("als", "itemitem", "content"):
+        _run(ctx, job)
+    if store.current_version("popular") is None:
+        _run(ctx, "popularity")
+    return env
+
+
+def _sample_users(store, n=40):
+    rows = store.session.execute("SELECT DISTINCT user_id FROM ratings_by_user LIMIT 2000").all()
+    return sorted(r["user_id"] for r in rows)[::max(1, len(rows) // n)][:n]
+
+
+def test_user_candidate_lists(built):
+    settings, store, ctx = built
+    pointers = store.list_versions()
+    for user in _sample_users(store):
+        rated = {r["anime_id"] for r in store.user_ratings(user)}
+        for source in ("als", "itemitem", "content"):
+            rows = store.user_candidates_at(pointers[f"candidates:{source}"], user, source, 1000)
+            ids = [r["anime_id"] for r in rows]
+            assert 0 < len(ids) <= K, (user, source)
+            assert len(ids) == len(set(ids)), (user, source)
+            assert not rated & set(ids), (user, source)
+            assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+            assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+        assert len(store.user_candidates_at(pointers["candidates:als"], user, "als", 1000)) == K
+
+
+def test_candidates_for_user_merges_and_excludes_seen(built):
+    from recall import candidates_for_user
+    settings, store, ctx = built
+    for user in _sample_users(store, 15):
+        out = candidates_for_user(store, user, 200)
+        ids = [c["anime_id"] for c in out]
+        assert len(ids) == 200 and len(set(ids)) == 200
+        assert not {r["anime_id"] for r in store.user_ratings(user)} & set(ids)
+        assert {c["source"] for c in out} <= {"als", "itemitem", "content", "recent", "popular"}
+    # a user nobody has seen: popularity
+    out = candidates_for_user(store, 987_654_321, 20)
+    assert [c["anime_id"] for c in out] == [r["anime_id"] for r in store.popular("all", 20)]
+    # a click is excluded at once and its neighbours join the list
+    user = _sample_users(store, 1)[0]
+    clicked = next(c["anime_id"] for c in candidates_for_user(store, user, 5))
+    store.write_event({"event_id": f"it-{time.time()}", "kind": "click", "user_id": user, "anime_id": clicked,
+                       "timestamp": int(datetime.now(timezone.utc).timestamp() * 1000)})
+    after = candidates_for_user(store, user, 200)
+    assert clicked not in {c["anime_id"] for c in after}
+    assert "recent" in {c["source"] for c in after}
+
+
+def test_similar_titles_of_fmab_and_of_a_title_nobody_watched(built):
+    from recall import similar_titles
+    settings, store, ctx = built
+    names = {r["anime_id"]: r["name"] for r in store.all_anime()}
+    sims = similar_titles(store, 5114, 10)
+    print("\nneighbours of 5114 (Fullmetal Alchemist: Brotherhood):")
+    for s in sims:
+        print(f"  {s['anime_id']:>6}  {s['score']:.3f}  {'+'.join(s['signals']):<16} {names.get(s['anime_id'])}")
+    ids = [s["anime_id"] for s in sims]
+    assert len(ids) == 10 and len(set(ids)) == 10 and 5114 not in ids
+    assert 121 in ids[:3]                                           # Fullmetal Alchemist (2003)
+    assert any("cowatch" in s["signals"] and "content" in s["signals"] for s in sims)
+    rated_titles = {r["anime_id"] for r in store.session.execute("SELECT anime_id FROM ratings_by_user")}
+    cold = next(a for a in sorted(names) if a not in rated_titles)
+    cold_sims = similar_titles(store, cold, 5)
+    assert len(cold_sims) == 5 and all(s["signals"] == ["content"] for s in cold_sims)
+
+
+def test_rebuild_swaps_candidates_and_drops_stale_versions(built):
+    settings, store, ctx = built
+    before = store.list_versions()
+    _run(ctx, "itemitem")
+    after = store.list_versions()
+    assert after["candidates:itemitem"] > before["candidates:itemitem"]
+    assert after["candidates:itemitem@previous"] == before["candidates:itemitem"]
+    assert after["candidates:als"] == before["candidates:als"]       # other sources untouched
+    live = {v for name, v in after.items() if name.startswith("candidates")}
+    assert _versions(store, "user_candidates") <= live
