@@ -1,0 +1,255 @@
+"""Loading the Kaggle CSVs, cleaning them, and the per-user held-out split.
+
+Conventions used by the whole harness:
+
+* users and items are addressed by dense *indices* (rows / columns of a sparse matrix);
+  ``InteractionData.user_ids`` / ``item_ids`` map them back to the original ids;
+* a rating of ``-1`` means "watched without a score" and is kept as an explicit ``-1``
+  in the sparse matrix (so ``matrix != 0`` is exactly "watched");
+* the item catalog of a split is the set of titles seen in the *training* part: a
+  held-out title nobody watched in train cannot be scored by any collaborative model,
+  so it is no candidate, but it still counts as relevant (the recall denominator).
+"""
+from __future__ import annotations
+
+import html
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+log = logging.getLogger(__name__)
+
+UNSCORED = -1
+VALID_SCORES = frozenset(range(1, 11))
+RATING_COLUMNS = ("user_id", "anime_id", "rating")
+ANIME_COLUMNS = ("anime_id", "name", "genre", "type", "episodes", "rating", "members")
+
+
+def default_data_dir() -> Path:
+    """Same rule as ``infra.config``: ``$ANIMEREC_DATA_DIR`` or ``<project>/../shared/data/anime``."""
+    configured = os.environ.get("ANIMEREC_DATA_DIR") or os.environ.get("DATA_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "anime"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; expected {list(columns)}")
+
+
+def load_ratings(path: Path) -> pd.DataFrame:
+    """Read a Kaggle ``rating.csv``-shaped file; drop malformed rows and duplicate pairs.
+
+    Duplicate (user, anime) pairs: the last row in file order wins.
+    """
+    raw = pd.read_csv(path, dtype=str, skipinitialspace=True)
+    raw.columns = [c.strip().lower() for c in raw.columns]
+    _require_columns(raw, RATING_COLUMNS, path)
+    frame = raw[list(RATING_COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    frame = frame.dropna()
+    frame = frame[frame["rating"] % 1 == 0]
+    frame = frame.astype({"user_id": np.int64, "anime_id": np.int64, "rating": np.int64})
+    valid = frame["rating"].isin(VALID_SCORES) | (frame["rating"] == UNSCORED)
+    dropped = len(raw) - int(valid.sum())
+    if dropped:
+        log.warning("%s: dropped %d malformed rating row(s)", path, dropped)
+    frame = frame[valid].drop_duplicates(["user_id", "anime_id"], keep="last")
+    return frame.reset_index(drop=True)
+
+
+def load_anime(path: Path) -> pd.DataFrame:
+    """Read a Kaggle ``anime.csv``-shaped file into clean types.
+
+    Names are HTML-unescaped, ``episodes`` = ``Unknown`` becomes NaN, empty genres an
+    empty string, duplicate ids keep their last row.
+    """
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    raw.columns = [c.strip().lower() for c in raw.columns]
+    _require_columns(raw, ANIME_COLUMNS[:2], path)
+    anime = pd.DataFrame({"anime_id": pd.to_numeric(raw["anime_id"], errors="coerce")})
+    anime["name"] = raw["name"].map(lambda s: html.unescape(s).strip())
+    anime["genre"] = raw.get("genre", pd.Series("", index=raw.index)).str.strip()
+    anime["type"] = raw.get("type", pd.Series("", index=raw.index)).str.strip()
+    for column in ("episodes", "rating", "members"):
+        values = raw[column] if column in raw else pd.Series("", index=raw.index)
+        anime[column] = pd.to_numeric(values, errors="coerce")
+    anime = anime.dropna(subset=["anime_id"]).astype({"anime_id": np.int64})
+    return anime.drop_duplicates("anime_id", keep="last").reset_index(drop=True)
+
+
+def restrict_to_catalog(ratings: pd.DataFrame, anime: pd.DataFrame) -> pd.DataFrame:
+    """Keep ratings of titles listed in the catalog (logged when something is dropped)."""
+    known = ratings["anime_id"].isin(anime["anime_id"])
+    if not known.all():
+        log.warning("dropped %d rating(s) of anime ids absent from the catalog", int((~known).sum()))
+    return ratings[known].reset_index(drop=True)
+
+
+def read_user_ids(path: Path) -> np.ndarray:
+    """One user id per line; blank lines and ``#`` comments ignored."""
+    entries = (line.split("#", 1)[0].strip() for line in Path(path).read_text().splitlines())
+    return np.unique(np.asarray([int(entry) for entry in entries if entry], dtype=np.int64))
+
+
+# --------------------------------------------------------------------------- matrices
+
+
+def positions_in(universe: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each value in the sorted ``universe``, and whether it is there at all."""
+    if len(universe) == 0:
+        return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
+    positions = np.minimum(np.searchsorted(universe, values), len(universe) - 1)
+    return positions, universe[positions] == values
+
+
+@dataclass(frozen=True, eq=False)
+class InteractionData:
+    """A users x items sparse matrix of ratings (1..10, or -1 = watched without score)."""
+
+    ratings: sp.csr_matrix
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+
+    @property
+    def n_users(self) -> int:
+        return self.ratings.shape[0]
+
+    @property
+    def n_items(self) -> int:
+        return self.ratings.shape[1]
+
+    @cached_property
+    def watched(self) -> sp.csr_matrix:
+        """Binary float32 matrix: 1 where the user watched the title."""
+        binary = self.ratings.copy().astype(np.float32)
+        binary.data[:] = 1.0
+        return binary
+
+    @cached_property
+    def explicit(self) -> sp.csr_matrix:
+        """Only the scored interactions (unscored watches removed)."""
+        scored = self.ratings.copy()
+        scored.data[scored.data == UNSCORED] = 0
+        scored.eliminate_zeros()
+        return scored
+
+    @cached_property
+    def item_counts(self) -> np.ndarray:
+        """Number of users who watched each title."""
+        return np.asarray(self.watched.sum(axis=0)).ravel()
+
+    def to_frame(self) -> pd.DataFrame:
+        coo = self.ratings.tocoo()
+        return pd.DataFrame({
+            "user_id": self.user_ids[coo.row],
+            "anime_id": self.item_ids[coo.col],
+            "rating": coo.data.astype(np.int64),
+        })
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> "InteractionData":
+        """Build the matrix over the given (sorted) id universes; rows of unknown ids are dropped.
+
+        ``frame`` must hold at most one row per (user, anime) pair (see ``load_ratings``).
+        """
+        rows, rows_found = positions_in(user_ids, frame["user_id"].to_numpy())
+        cols, cols_found = positions_in(item_ids, frame["anime_id"].to_numpy())
+        keep = rows_found & cols_found
+        matrix = sp.csr_matrix(
+            (frame["rating"].to_numpy(np.float32)[keep], (rows[keep], cols[keep])),
+            shape=(len(user_ids), len(item_ids)),
+        )
+        matrix.sort_indices()
+        return cls(matrix, user_ids, item_ids)
+
+
+# --------------------------------------------------------------------------- split
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """Training matrix plus held-out interactions.
+
+    ``test`` columns: ``user_index`` (row in ``train``), ``anime_id``, ``item_index``
+    (column in ``train``, or -1 when nobody watched the title in train), ``rating``.
+    """
+
+    train: InteractionData
+    test: pd.DataFrame
+    eval_users: np.ndarray = field(repr=False)
+
+    def relevant(self, min_score: int | None = None) -> pd.DataFrame:
+        """Held-out rows that count as relevant: all, or only scores >= ``min_score``."""
+        if min_score is None:
+            return self.test
+        return self.test[self.test["rating"] >= min_score]
+
+
+def holdout_counts(n_items: np.ndarray, holdout: float, min_user_items: int) -> np.ndarray:
+    """Held-out titles per user: round(holdout * n), at least 1, at most n - 1; 0 below the minimum."""
+    counts = np.floor(holdout * n_items + 0.5).astype(np.int64)
+    counts = np.clip(counts, 1, np.maximum(n_items - 1, 0))
+    counts[n_items < max(min_user_items, 2)] = 0
+    return counts
+
+
+def holdout_mask(frame: pd.DataFrame, holdout: float, min_user_items: int, seed: int) -> np.ndarray:
+    """Boolean mask over ``frame`` rows (sorted by user, anime) selecting the held-out ones.
+
+    Each user's titles are shuffled with one seeded generator, so the split depends only on
+    the seed and the set of interactions, not on the row order of the input file.
+    """
+    users = frame["user_id"].to_numpy()
+    _, starts, sizes = np.unique(users, return_index=True, return_counts=True)
+    per_row_holdout = np.repeat(holdout_counts(sizes, holdout, min_user_items), sizes)
+    random_keys = np.random.default_rng(seed).random(len(frame))
+    order = np.lexsort((random_keys, users))
+    rank_in_user = np.empty(len(frame), dtype=np.int64)
+    rank_in_user[order] = np.arange(len(frame)) - np.repeat(starts, sizes)
+    return rank_in_user < per_row_holdout
+
+
+def split_interactions(frame: pd.DataFrame, holdout: float = 0.2, min_user_items: int = 5,
+                       seed: int = 42) -> Split:
+    """Per-user random hold-out; users with fewer than ``min_user_items`` titles stay train-only."""
+    if not 0.0 < holdout < 1.0:
+        raise ValueError(f"holdout must be in (0, 1), got {holdout}")
+    frame = frame.sort_values(["user_id", "anime_id"], kind="stable").reset_index(drop=True)
+    held = holdout_mask(frame, holdout, min_user_items, seed)
+    train_frame, test_frame = frame[~held], frame[held]
+    user_ids = np.unique(frame["user_id"].to_numpy())
+    item_ids = np.unique(train_frame["anime_id"].to_numpy())
+    train = InteractionData.from_frame(train_frame, user_ids, item_ids)
+    test = _index_test_rows(test_frame, user_ids, item_ids)
+    return Split(train, test, np.unique(test["user_index"].to_numpy()))
+
+
+def _index_test_rows(test_frame: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray) -> pd.DataFrame:
+    anime = test_frame["anime_id"].to_numpy()
+    position, in_catalog = positions_in(item_ids, anime)
+    return pd.DataFrame({
+        "user_index": np.searchsorted(user_ids, test_frame["user_id"].to_numpy()),
+        "anime_id": anime,
+        "item_index": np.where(in_catalog, position, -1),
+        "rating": test_frame["rating"].to_numpy(),
+    })
+
+
+def restrict_eval_users(split: Split, user_ids: np.ndarray) -> Split:
+    """Evaluate only the given user ids (others still train); unknown ids are ignored."""
+    wanted = np.isin(split.train.user_ids[split.eval_users], user_ids)
+    missing = len(np.setdiff1d(user_ids, split.train.user_ids[split.eval_users]))
+    if missing:
+        log.warning("%d requested evaluation user(s) have no held-out data and are skipped", missing)
+    return Split(split.train, split.test, split.eval_users[wanted])
