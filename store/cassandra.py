@@ -13,13 +13,14 @@ from cassandra.query import BatchStatement, BatchType, SimpleStatement, dict_fac
 
 from infra.config import Settings, get_settings
 from store import schema
+from store.base import RecommendationReads
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class CassandraStore:
+class CassandraStore(RecommendationReads):
     def __init__(self, settings: Settings | None = None, connect_timeout_s: float = 10.0):
         self.settings = settings or get_settings()
         self.keyspace = self.settings.cassandra_keyspace
