@@ -11,38 +11,11 @@ such titles almost never make a top-20 list anyway.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import lapack
 
 from evaluation.data import InteractionData
 from evaluation.models.base import ScoringRecommender
 from evaluation.models.item_knn import cooccurrence
-
-
-def symmetric_inverse(matrix: np.ndarray) -> np.ndarray:
-    """Inverse of a symmetric positive-definite matrix via Cholesky (2-3x faster than ``inv``).
-
-    Overwrites ``matrix``.
-    """
-    factor, info = lapack.dpotrf(matrix, lower=True, overwrite_a=True, clean=True)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"Cholesky factorisation failed (info={info})")
-    lower_inverse, info = lapack.dpotri(factor, lower=True, overwrite_c=True)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"inverse from Cholesky factor failed (info={info})")
-    diagonal = np.diag(lower_inverse).copy()
-    inverse = lower_inverse + lower_inverse.T  # potri fills only the lower triangle
-    np.fill_diagonal(inverse, diagonal)
-    return inverse
-
-
-def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:
-    """Item-item weight matrix B with zero diagonal from the Gram matrix ``X^T X``."""
-    regularised = np.array(gram, dtype=np.float64)
-    regularised[np.diag_indices_from(regularised)] += l2
-    precision = symmetric_inverse(regularised)
-    precision /= -np.diag(precision)[None, :]
-    np.fill_diagonal(precision, 0.0)
-    return precision
+from recall.ease import ease_weights
 
 
 class EASE(ScoringRecommender):
