@@ -4,13 +4,18 @@ Scores of different sources live on different scales (ALS dot products, summed c
 popularity shares), so lists are fused by *weighted reciprocal rank*:
 ``fused(item) = sum_s weight_s / (RRF_K + rank_s(item))``. An item's ``source`` is the one
 that contributed most. Items in ``exclude`` (seen, just clicked) never appear; each item once.
+
+The weights follow the sources' measured recall on the sample's held-out split
+(``benchmarks/bench_recall.py``: ALS best, then item-item, popularity and content as tails);
+``recent`` -- neighbours of what the user clicked moments ago -- is the freshest intent signal
+and cannot be measured offline, so it is set just above ALS by judgement.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
 RRF_K = 60
-SOURCE_WEIGHTS = {"recent": 1.2, "als": 1.0, "itemitem": 1.0, "content": 0.4, "popular": 0.25}
+SOURCE_WEIGHTS = {"recent": 1.2, "als": 1.0, "itemitem": 0.5, "content": 0.2, "popular": 0.1}
 SIGNAL_WEIGHTS = {"cowatch": 1.0, "content": 0.7}
 
 
