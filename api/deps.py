@@ -35,7 +35,8 @@ class Resources:
     @cached_property
     def recommender(self):
         from ranking.recommender import Recommender
-        return Recommender(self.store, self.catalog, self.settings)
+        from ranking.registry import ModelRegistry
+        return Recommender(self.store, self.catalog, ModelRegistry(self.settings))
 
     def health(self) -> dict:
         """Each dependency's state, cached for a few seconds so /health stays cheap."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from infra.config import Settings
 
-JOBS = ("popularity", "als", "itemitem", "content")
+JOBS = ("popularity", "ease", "als", "itemitem", "content")
 
 
 def _env(name: str, default, cast=str):

@@ -19,10 +19,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from ranking.catalog import Catalog
     from ranking.recommender import Recommender
+    from ranking.registry import ModelRegistry
     from store import open_store
     settings = get_settings()
     store = open_store(settings)
-    recommender = Recommender(store, Catalog.from_store(store), settings)
+    recommender = Recommender(store, Catalog.from_store(store), ModelRegistry(settings))
     if recommender.model_version is None:
         raise SystemExit("no trained ranker: run `make train` first")
     rng = random.Random(3)

@@ -7,7 +7,10 @@ import numpy as np
 
 from ranking.catalog import TYPES, Catalog
 
-SOURCES = ("popular", "als", "itemitem", "content", "recent")
+SOURCES = ("popular", "als", "ease", "itemitem", "content", "recent")
+USER_SCALARS = 4
+CROSSES = 2
+REALTIME = 3
 
 
 @dataclass
@@ -32,7 +35,8 @@ def item_features(catalog: Catalog) -> np.ndarray:
     members = np.log1p(f["members"].fillna(0).to_numpy(dtype=np.float32)) / 14.0
     rating = f["rating"].to_numpy(dtype=np.float32)
     has_rating = ~np.isnan(rating)
-    rating = np.where(has_rating, rating, np.nanmean(rating)) / 10.0
+    fill = float(np.nanmean(rating)) if has_rating.any() else 0.0
+    rating = np.where(has_rating, rating, fill) / 10.0
     episodes = np.log1p(f["episodes"].fillna(12).to_numpy(dtype=np.float32)) / 7.0
     types = np.stack([(f["type"] == t).to_numpy() for t in TYPES], axis=1).astype(np.float32)
     scalars = np.stack([members, rating, has_rating.astype(np.float32), episodes], axis=1)
@@ -40,7 +44,7 @@ def item_features(catalog: Catalog) -> np.ndarray:
 
 
 def user_vector(profile: UserProfile, catalog: Catalog, items: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """The user's scalar features, genre affinity (n_genres) and mean log-episodes."""
+    """The user's scale (count, mean, spread, share unscored), genre affinity, and mean log-episodes."""
     known = np.array([a in catalog for a in profile.anime_ids], dtype=bool)
     rows = catalog.rows_of(profile.anime_ids[known]) if known.any() else np.zeros(0, dtype=np.int64)
     scores = profile.ratings[profile.ratings > 0]
@@ -50,28 +54,40 @@ def user_vector(profile: UserProfile, catalog: Catalog, items: np.ndarray) -> tu
                         (scores.std() / 5.0) if len(scores) > 1 else 0.0,
                         (1.0 - len(scores) / n) if n else 0.0], dtype=np.float32)
     if len(rows):
-        affinity = catalog.genre_matrix[rows].mean(axis=0)
-        episodes = float(items[rows, 3].mean())
-    else:
-        affinity = np.zeros(len(catalog.genres), dtype=np.float32)
-        episodes = -1.0
-    return scalars, affinity, episodes
+        return scalars, catalog.genre_matrix[rows].mean(axis=0), float(items[rows, 3].mean())
+    return scalars, np.zeros(len(catalog.genres), dtype=np.float32), -1.0
 
 
-def build_features(catalog: Catalog, items: np.ndarray, profile: UserProfile, candidate_ids,
-                   recall_scores: np.ndarray, sources: list[set[str]], counts: dict[int, tuple[int, int]]) -> np.ndarray:
-    """(n_candidates, d): item features, user scalars, user x item crosses, recall and real-time signals."""
-    rows = catalog.rows_of(candidate_ids)
+def recall_signals(candidates: list[dict]) -> np.ndarray:
+    """Per candidate: fused recall score, then per source 1/log2(1+rank) (0 when absent), and source count."""
+    out = np.zeros((len(candidates), 2 + len(SOURCES)), dtype=np.float32)
+    for i, c in enumerate(candidates):
+        ranks = c.get("ranks") or {c["source"]: 1}
+        out[i, 0] = c["score"] * 100.0  # fused reciprocal-rank scores are ~0.001-0.05
+        for j, source in enumerate(SOURCES):
+            if source in ranks:
+                out[i, 1 + j] = 1.0 / np.log2(1.0 + ranks[source])
+        out[i, -1] = len(ranks) / len(SOURCES)
+    return out
+
+
+def build_features(catalog: Catalog, items: np.ndarray, profile: UserProfile, candidates: list[dict],
+                   counts: dict[int, tuple[int, int]]) -> np.ndarray:
+    """(n_candidates, d): item features, user scale, user x item crosses, recall signals, real-time counts."""
+    ids = [c["anime_id"] for c in candidates]
+    rows = catalog.rows_of(ids)
     item = items[rows]
     user_scalars, affinity, user_episodes = user_vector(profile, catalog, items)
-    genre_norm = np.maximum(catalog.genre_matrix[rows].sum(axis=1), 1.0)
-    genre_match = (catalog.genre_matrix[rows] @ affinity) / genre_norm
+    genres = catalog.genre_matrix[rows]
+    genre_match = (genres @ affinity) / np.maximum(genres.sum(axis=1), 1.0)
     episode_gap = np.abs(item[:, 3] - user_episodes) if user_episodes >= 0 else np.full(len(rows), 0.5)
-    source_hot = np.array([[s in src for s in SOURCES] for src in sources], dtype=np.float32).reshape(len(rows), -1)
-    clicks_views = np.array([counts.get(int(a), (0, 0)) for a in candidate_ids], dtype=np.float32).reshape(-1, 2)
+    clicks_views = np.array([counts.get(int(a), (0, 0)) for a in ids], dtype=np.float32).reshape(-1, 2)
     realtime = np.concatenate([np.log1p(clicks_views) / 10.0,
                                (clicks_views[:, :1] / np.maximum(clicks_views[:, 1:], 1.0)).clip(0, 1)], axis=1)
-    return np.concatenate([
-        item, np.broadcast_to(user_scalars, (len(rows), len(user_scalars))),
-        np.stack([genre_match, episode_gap, recall_scores.astype(np.float32), source_hot.sum(axis=1) / len(SOURCES)], axis=1),
-        source_hot, realtime], axis=1).astype(np.float32)
+    return np.concatenate([item, np.broadcast_to(user_scalars, (len(rows), USER_SCALARS)),
+                           np.stack([genre_match, episode_gap], axis=1), recall_signals(candidates), realtime],
+                          axis=1).astype(np.float32)
+
+
+def n_features(catalog: Catalog) -> int:
+    return 4 + len(TYPES) + len(catalog.genres) + USER_SCALARS + CROSSES + 2 + len(SOURCES) + REALTIME

@@ -1,7 +1,8 @@
 """The serving pipeline: recall candidates -> features -> ranker scores -> top k.
 
-``/recall``, ``/rank`` and ``/recommends`` call this, and offline evaluation scores the
-same object, so what is measured is what is served.
+``/recall``, ``/rank`` and ``/recommends`` call this; ranker training and offline evaluation
+run the very same object over a :class:`store.memory.MemoryStore`, so what is measured is
+what is served.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import time
 import numpy as np
 
 import recall
-from infra.config import Settings
 from ranking.catalog import Catalog
 from ranking.features import UserProfile, build_features, item_features
 from ranking.registry import ModelRegistry
@@ -24,14 +24,15 @@ class Recommender:
     CANDIDATES = 300
     RELOAD_EVERY_S = 30.0
 
-    def __init__(self, store, catalog: Catalog, settings: Settings):
+    def __init__(self, store, catalog: Catalog, registry: ModelRegistry | None = None, scorer=None):
+        """Scores with ``scorer`` when given, else with the registry's active model (reloaded as it changes)."""
         self.store, self.catalog = store, catalog
         self.items = item_features(catalog)
-        self.registry = ModelRegistry(settings)
+        self.registry = registry
         self._lock = threading.Lock()
         self._checked_at = 0.0
-        self._version: str | None = None
-        self._scorer = None
+        self._scorer = scorer
+        self._version: str | None = "in-memory" if scorer is not None else None
 
     @property
     def model_version(self) -> str | None:
@@ -39,12 +40,14 @@ class Recommender:
         return self._version
 
     def _refresh_model(self) -> None:
+        if self.registry is None:
+            return
         with self._lock:
-            if time.monotonic() - self._checked_at < self.RELOAD_EVERY_S and self._checked_at:
+            if self._checked_at and time.monotonic() - self._checked_at < self.RELOAD_EVERY_S:
                 return
             self._checked_at = time.monotonic()
             active = self.registry.active()
-            if active == self._version:
+            if active is None or active == self._version:
                 return
             try:
                 from ranking.model import Scorer
@@ -57,28 +60,22 @@ class Recommender:
         candidates = recall.candidates_for_user(self.store, user_id, k)
         return [c for c in candidates if c["anime_id"] in self.catalog]
 
+    def features(self, user_id: int, candidates: list[dict]) -> np.ndarray:
+        profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in self.store.user_ratings(user_id))
+        ids = [c["anime_id"] for c in candidates]
+        counts = {a: (r["clicks"] or 0, r["views"] or 0) for a, r in self.store.event_counts(ids).items()}
+        return build_features(self.catalog, self.items, profile, candidates, counts)
+
+    def score(self, user_id: int, candidates: list[dict]) -> np.ndarray:
+        return self._scorer(self.features(user_id, candidates))
+
     def rank(self, user_id: int, k: int) -> list[dict]:
         candidates = self.recall(user_id, self.CANDIDATES)
         if not candidates:
             return []
         self._refresh_model()
-        if self._scorer is None:
+        if self._scorer is None:  # no model yet: recall order
             return [{**c, "recall_score": c["score"]} for c in candidates[:k]]
         scores = self.score(user_id, candidates)
         order = np.argsort(-scores, kind="stable")[:k]
         return [{**candidates[i], "score": float(scores[i]), "recall_score": candidates[i]["score"]} for i in order]
-
-    def score(self, user_id: int, candidates: list[dict]) -> np.ndarray:
-        ids = [c["anime_id"] for c in candidates]
-        profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in self.store.user_ratings(user_id))
-        counts = {a: (r["clicks"] or 0, r["views"] or 0) for a, r in self.store.event_counts(ids).items()}
-        features = build_features(self.catalog, self.items, profile, ids,
-                                  np.array([c["score"] for c in candidates], dtype=np.float32),
-                                  [_sources(c) for c in candidates], counts)
-        return self._scorer(features)
-
-
-def _sources(candidate: dict) -> set[str]:
-    if "sources" in candidate:
-        return set(candidate["sources"])
-    return {candidate["source"]}

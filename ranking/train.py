@@ -1,106 +1,166 @@
-"""Train the ranker offline and register a new version: ``python -m ranking.train``.
+"""Train the ranker on recall candidates and register a new version: ``python -m ranking.train``.
 
-Samples: for each user, 20 % of their titles are held out as positives, the rest is their
-profile; negatives are unseen titles drawn by popularity (so the model must learn more
-than popularity). Features come from ``ranking.features.build_features``, as at serving.
+1. Split each user's ratings: 80 % build the recall lists (all sources, the batch jobs' own
+   code, in memory), 20 % are the labels -- titles those lists never saw.
+2. For sampled users, the serving pipeline (:class:`ranking.recommender.Recommender`) recalls
+   candidates and builds their features exactly as at serving; a candidate is positive when
+   it is among the user's held-out titles.
+3. A Keras model is fitted on 80 % of those users; the other 20 % measure it: AUC, and
+   NDCG@10 of the ranker's order against the recall merge's own order.
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from infra.config import Settings, get_settings
 from ranking.catalog import Catalog
-from ranking.features import UserProfile, build_features, item_features
+from ranking.recommender import Recommender
 from ranking.registry import ModelRegistry
 
 log = logging.getLogger("animerec.ranking")
+HOLDOUT = 0.2
 
 
-def popularity_scores(ratings: pd.DataFrame, catalog: Catalog) -> np.ndarray:
-    counts = ratings["anime_id"].value_counts()
-    per_row = np.zeros(len(catalog), dtype=np.float32)
-    known = counts[counts.index.isin(list(catalog.position))]
-    per_row[catalog.rows_of(known.index.tolist())] = known.to_numpy()
-    return np.log1p(per_row) / max(np.log1p(per_row.max()), 1.0)
-
-
-def training_samples(catalog: Catalog, ratings: pd.DataFrame, rng: np.random.Generator, max_users: int = 2000,
-                     negatives: int = 4, holdout: float = 0.2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    items = item_features(catalog)
-    popularity = popularity_scores(ratings, catalog)
-    draw = popularity / popularity.sum()
-    all_ids = np.fromiter(catalog.position, dtype=np.int64)
-    ratings = ratings[ratings["anime_id"].isin(list(catalog.position))]
-    users = ratings["user_id"].unique()
-    users = rng.choice(users, size=min(max_users, len(users)), replace=False)
-    grouped = ratings[ratings["user_id"].isin(users)].groupby("user_id")
-    xs, ys, groups = [], [], []
-    for user_id, rows in grouped:
-        if len(rows) < 5:
-            continue
-        rows = rows.sample(frac=1.0, random_state=int(rng.integers(1 << 31)))
-        n_hold = max(1, int(len(rows) * holdout))
-        held, kept = rows.iloc[:n_hold], rows.iloc[n_hold:]
-        seen = set(rows["anime_id"])
-        negs = [a for a in rng.choice(all_ids, size=n_hold * negatives * 2, p=draw) if a not in seen][: n_hold * negatives]
-        candidates = held["anime_id"].tolist() + negs
-        profile = UserProfile.from_pairs(zip(kept["anime_id"], kept["rating"]))
-        features = build_features(catalog, items, profile, candidates, popularity[catalog.rows_of(candidates)],
-                                  [{"popular"}] * len(candidates), {})
-        xs.append(features)
-        ys.append(np.r_[np.ones(len(held)), np.zeros(len(negs))])
-        groups.append(np.full(len(candidates), user_id))
-    return np.concatenate(xs), np.concatenate(ys).astype(np.float32), np.concatenate(groups)
-
-
-def train(catalog: Catalog, ratings: pd.DataFrame, settings: Settings | None = None, epochs: int = 3,
-          seed: int = 42, max_users: int = 2000, source: str = "cassandra") -> dict:
-    from ranking.model import build_model
-    started = time.time()
+def split_per_user(ratings: pd.DataFrame, holdout: float = HOLDOUT, seed: int = 42,
+                   min_items: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(kept, held out): ``holdout`` of each user's titles, for users with at least ``min_items``."""
     rng = np.random.default_rng(seed)
-    x, y, groups = training_samples(catalog, ratings, rng, max_users=max_users)
-    validation_users = set(rng.choice(np.unique(groups), size=max(1, len(np.unique(groups)) // 5), replace=False))
-    is_val = np.isin(groups, list(validation_users))
-    model = build_model(x.shape[1], x[~is_val])
-    batch_size = int(np.clip(len(y) // 100, 32, 512))  # small data still gets enough gradient steps
-    model.fit(x[~is_val], y[~is_val], epochs=epochs, batch_size=batch_size, verbose=0,
-              validation_data=(x[is_val], y[is_val]))
-    _, val_auc = model.evaluate(x[is_val], y[is_val], verbose=0, batch_size=4096)
-    metadata = {"data": {"source": source, "ratings": int(len(ratings)), "users_sampled": int(len(np.unique(groups))),
-                         "samples": int(len(y)), "positives": int(y.sum())},
-                "n_features": int(x.shape[1]), "epochs": epochs, "seed": seed,
-                "metrics": {"validation_auc": float(val_auc)}, "train_seconds": round(time.time() - started, 1)}
-    version = ModelRegistry(settings).save(model, metadata)
-    ModelRegistry(settings).prune()
-    return {"version": version, **metadata}
+    shuffled = ratings.iloc[rng.permutation(len(ratings))]
+    position = shuffled.groupby("user_id").cumcount().to_numpy()
+    size = shuffled.groupby("user_id")["anime_id"].transform("size").to_numpy()
+    held = (size >= min_items) & (position < np.round(holdout * size))
+    return shuffled[~held].reset_index(drop=True), shuffled[held].reset_index(drop=True)
 
 
-def ratings_from_store(store) -> pd.DataFrame:
-    return pd.DataFrame(store.all_ratings(), columns=["user_id", "anime_id", "rating"])
+def ndcg_at(order_relevance: np.ndarray, n_relevant: int, k: int = 10) -> float:
+    gains = order_relevance[:k] / np.log2(np.arange(2, min(k, len(order_relevance)) + 2))
+    ideal = (1.0 / np.log2(np.arange(2, min(k, n_relevant) + 2))).sum()
+    return float(gains.sum() / ideal) if ideal else 0.0
+
+
+def candidate_samples(recommender: Recommender, labels: dict[int, set[int]], users) -> tuple[list, list, list]:
+    """Per user: features of the recalled candidates, their 0/1 labels, and the number of held-out titles."""
+    xs, ys, n_relevant = [], [], []
+    for user_id in users:
+        candidates = recommender.recall(int(user_id), Recommender.CANDIDATES)
+        if not candidates:
+            continue
+        xs.append(recommender.features(int(user_id), candidates))
+        ys.append(np.array([c["anime_id"] in labels[user_id] for c in candidates], dtype=np.float32))
+        n_relevant.append(len(labels[user_id]))
+    return xs, ys, n_relevant
+
+
+def mean_ndcg(scores_per_user, ys, n_relevant, k: int = 10) -> float:
+    return float(np.mean([ndcg_at(y[np.argsort(-s, kind="stable")], n, k)
+                          for s, y, n in zip(scores_per_user, ys, n_relevant)]))
+
+
+def fit_ranker(recommender: Recommender, held_out: pd.DataFrame, max_users: int, epochs: int, seed: int):
+    """Fit on candidates of sampled users; return (model, metrics)."""
+    from ranking.model import Scorer, build_model
+    rng = np.random.default_rng(seed)
+    labels = {u: set(g) for u, g in held_out.groupby("user_id")["anime_id"]}
+    users = rng.permutation(sorted(labels))[:max_users]
+    xs, ys, n_relevant = candidate_samples(recommender, labels, users)
+    n_val = max(1, len(xs) // 5)
+    x_train, y_train = np.concatenate(xs[n_val:]), np.concatenate(ys[n_val:])
+    model = build_model(x_train.shape[1], x_train)
+    positives = max(float(y_train.sum()), 1.0)
+    model.fit(x_train, y_train, epochs=epochs, batch_size=int(np.clip(len(y_train) // 200, 64, 1024)), verbose=0,
+              class_weight={0: 1.0, 1: float(np.clip((len(y_train) - positives) / positives / 4, 1.0, 20.0))})
+    scorer = Scorer(model)
+    val_scores = [scorer(x) for x in xs[:n_val]]
+    recall_order = [-np.arange(len(y), dtype=np.float32) for y in ys[:n_val]]
+    y_val = np.concatenate(ys[:n_val])
+    metrics = {"validation_users": n_val, "training_users": len(xs) - n_val,
+               "samples": int(len(y_train)), "positive_share": round(float(y_train.mean()), 4),
+               "validation_auc": _auc(np.concatenate(val_scores), y_val),
+               "validation_ndcg@10_ranker": mean_ndcg(val_scores, ys[:n_val], n_relevant[:n_val]),
+               "validation_ndcg@10_recall_order": mean_ndcg(recall_order, ys[:n_val], n_relevant[:n_val])}
+    return model, metrics
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+    return float(roc_auc_score(labels, scores)) if 0 < labels.sum() < len(labels) else float("nan")
+
+
+def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings | None = None, *, spark=None,
+          epochs: int = 4, seed: int = 42, max_users: int = 1500, sources=None, source_name: str = "cassandra",
+          register: bool = True) -> dict:
+    """Build recall on a split, fit the ranker on its candidates, and (by default) register it."""
+    from batch.offline import ALL_SOURCES, build_offline_store
+    from batch.spark import spark_session
+    settings = settings or get_settings()
+    started = time.time()
+    kept, held_out = split_per_user(ratings, seed=seed)
+    own_spark = spark is None
+    spark = spark or spark_session(settings, cassandra=False)
+    try:
+        timings: dict = {}
+        store = build_offline_store(spark, kept, catalog_frame, sources=tuple(sources or ALL_SOURCES), timings=timings)
+    finally:
+        if own_spark:
+            spark.stop()
+    catalog = Catalog.from_rows(catalog_frame.to_dict("records"))
+    model, metrics = fit_ranker(Recommender(store, catalog), held_out, max_users, epochs, seed)
+    result = {"data": {"source": source_name, "ratings": int(len(ratings)), "users": int(ratings.user_id.nunique()),
+                       "recall_sources": list(sources or ALL_SOURCES), "holdout": HOLDOUT},
+              "n_features": int(model.input_shape[-1]), "epochs": epochs, "seed": seed, "metrics": metrics,
+              "recall_build_seconds": {k: round(v, 1) for k, v in timings.items()},
+              "train_seconds": round(time.time() - started, 1)}
+    if register:
+        registry = ModelRegistry(settings)
+        result["version"] = registry.save(model, result)
+        registry.prune()
+    result["model"] = model
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Train the ranker and register a new version.")
-    parser.add_argument("--ratings", help="ratings CSV (user_id,anime_id,rating); default: read from Cassandra")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--max-users", type=int, default=2000)
+    parser = argparse.ArgumentParser(description="Train the ranker on recall candidates and register a new version.")
+    parser.add_argument("--ratings", help="ratings CSV (Kaggle format); default: read from Cassandra")
+    parser.add_argument("--anime", help="with --ratings: catalog CSV (default: the configured one)")
+    parser.add_argument("--synopsis", help="with --ratings: synopses CSV (default: the configured one)")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--max-users", type=int, default=1500)
+    parser.add_argument("--sources", default="als,ease,itemitem,content", help="recall sources to build")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    ratings, catalog, source_name = _inputs(args)
+    result = train(ratings, catalog, epochs=args.epochs, max_users=args.max_users,
+                   sources=tuple(args.sources.split(",")), source_name=source_name)
+    m = result["metrics"]
+    print(f"ranker version {result['version']}: validation AUC {m['validation_auc']:.3f}, NDCG@10 "
+          f"{m['validation_ndcg@10_ranker']:.4f} (recall order {m['validation_ndcg@10_recall_order']:.4f}), "
+          f"{m['samples']} samples, {result['train_seconds']}s")
+
+
+def _inputs(args) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Ratings and catalog (with synopses) from the given CSV files, else from Cassandra."""
+    if args.ratings:
+        from batch.sample import read_anime, read_ratings, read_synopses
+        settings = get_settings()
+        anime = read_anime(Path(args.anime or settings.anime_csv))
+        synopsis_csv = Path(args.synopsis or settings.synopsis_csv)
+        synopses = read_synopses(synopsis_csv) if synopsis_csv.exists() else {}
+        return read_ratings(Path(args.ratings)), anime.assign(synopsis=anime["anime_id"].map(synopses)), args.ratings
     from store import open_store
     store = open_store()
-    catalog = Catalog.from_store(store)
-    if args.ratings:
-        ratings, source = pd.read_csv(args.ratings, dtype={"user_id": "int64", "anime_id": "int64", "rating": "int64"}), args.ratings
-    else:
-        ratings, source = ratings_from_store(store), "cassandra"
-    result = train(catalog, ratings, epochs=args.epochs, max_users=args.max_users, source=source)
-    print(f"ranker version {result['version']}: validation AUC {result['metrics']['validation_auc']:.3f}, "
-          f"{result['data']['samples']} samples, {result['train_seconds']}s")
+    try:
+        ratings = pd.DataFrame(store.all_ratings(), columns=["user_id", "anime_id", "rating"])
+        catalog = pd.DataFrame(store.all_anime(with_synopsis=True))
+    finally:
+        store.close()
+    catalog["genres"] = catalog["genres"].apply(lambda g: list(g) if g else [])
+    return ratings, catalog, "cassandra"
 
 
 if __name__ == "__main__":

@@ -15,15 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 RRF_K = 60
-SOURCE_WEIGHTS = {"recent": 1.2, "als": 1.0, "itemitem": 0.5, "content": 0.2, "popular": 0.1}
+SOURCE_WEIGHTS = {"recent": 1.2, "ease": 1.2, "als": 1.0, "itemitem": 0.5, "content": 0.2, "popular": 0.1}
 SIGNAL_WEIGHTS = {"cowatch": 1.0, "content": 0.7}
 
 
 def merge_candidates(lists: Mapping[str, Iterable[int]], k: int, exclude: set[int] | frozenset = frozenset(),
                      weights: Mapping[str, float] = SOURCE_WEIGHTS) -> list[dict]:
-    """Fuse ``{source: [anime_id, ...] best first}`` into ``k`` dicts ``{anime_id, score, source}``."""
+    """Fuse ``{source: [anime_id, ...] best first}`` into ``k`` dicts ``{anime_id, score, source, ranks}``.
+
+    ``ranks`` holds the item's rank in every source that has it (the ranker's features).
+    """
     fused: dict[int, float] = {}
     best: dict[int, tuple[float, str]] = {}
+    source_ranks: dict[int, dict[str, int]] = {}
     for source, items in lists.items():
         w = weights.get(source, 1.0)
         rank = 0
@@ -33,10 +37,11 @@ def merge_candidates(lists: Mapping[str, Iterable[int]], k: int, exclude: set[in
             rank += 1
             contribution = w / (RRF_K + rank)
             fused[anime_id] = fused.get(anime_id, 0.0) + contribution
+            source_ranks.setdefault(anime_id, {})[source] = rank
             if contribution > best.get(anime_id, (0.0, ""))[0]:
                 best[anime_id] = (contribution, source)
     top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:max(k, 0)]
-    return [{"anime_id": int(a), "score": float(s), "source": best[a][1]} for a, s in top]
+    return [{"anime_id": int(a), "score": float(s), "source": best[a][1], "ranks": source_ranks[a]} for a, s in top]
 
 
 def neighbours_of_seeds(neighbour_lists: Iterable[Iterable[tuple[int, float]]]) -> list[int]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from recall.merge import merge_candidates, merge_signals, neighbours_of_seeds
 
-USER_SOURCES = ("als", "itemitem", "content")
+USER_SOURCES = ("ease", "als", "itemitem", "content")
 SIGNALS = ("cowatch", "content")
 RECENT_SEEDS = 5          # most recent distinct titles the user interacted with
 RATED_SEEDS = 10          # best-scored rated titles, for users the last batch build has not seen

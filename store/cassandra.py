@@ -79,9 +79,9 @@ class CassandraStore(RecommendationReads):
         rows = self._all("SELECT * FROM {ks}.anime WHERE anime_id = ?", anime_id)
         return rows[0] if rows else None
 
-    def all_anime(self) -> list[dict]:
-        return list(self.session.execute(f"SELECT anime_id, name, genres, type, episodes, rating, members "
-                                         f"FROM {self.keyspace}.anime"))
+    def all_anime(self, with_synopsis: bool = False) -> list[dict]:
+        columns = "anime_id, name, genres, type, episodes, rating, members" + (", synopsis" if with_synopsis else "")
+        return list(self.session.execute(f"SELECT {columns} FROM {self.keyspace}.anime", timeout=60))
 
     def upsert_ratings(self, rows: Iterable[tuple[int, int, int]]) -> int:
         now = _now()

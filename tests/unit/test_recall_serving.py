@@ -44,7 +44,8 @@ def test_new_user_gets_popular_titles():
     out = candidates_for_user(store, 42, 5)
     assert [c["anime_id"] for c in out] == [1, 2, 3, 4, 5]
     assert {c["source"] for c in out} == {"popular"}
-    assert all(set(c) == {"anime_id", "score", "source"} for c in out)
+    assert all(set(c) == {"anime_id", "score", "source", "ranks"} for c in out)
+    assert [c["ranks"] for c in out] == [{"popular": r} for r in range(1, 6)]
 
 
 def test_no_lists_at_all_is_an_empty_answer():
