@@ -11,7 +11,23 @@ from ingest.events import MAX_ID, EventIn
 
 
 class _Strict(BaseModel):
+    """Unknown fields are errors. flask-openapi3 calls ``model_json_schema()`` on every request of a
+    route with a query or form model; generating it costs ~3 ms, so each argument set's schema is
+    generated once and handed out as copies."""
+
     model_config = ConfigDict(extra="forbid")
+    _schemas: ClassVar[dict] = {}
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        key = (cls, args, tuple(sorted(kwargs.items())))
+        try:
+            schema = _Strict._schemas[key]
+        except KeyError:
+            schema = _Strict._schemas[key] = super().model_json_schema(*args, **kwargs)
+        except TypeError:  # unhashable arguments: no caching
+            return super().model_json_schema(*args, **kwargs)
+        return copy.deepcopy(schema)
 
 
 class UserPath(_Strict):
@@ -31,25 +47,6 @@ class SeedTopK(_Strict):
 
 
 # --- catalog query, a user's ratings, ratings, uploads ------------------------------------------
-class _CachedSchema(_Strict):
-    """flask-openapi3 calls ``model_json_schema()`` on every request of a route with a query or form
-    model (to see which fields are lists); generating it costs ~3 ms, most of a filtered GET /anime.
-    Models with this base generate it once per argument set and hand out copies."""
-
-    _schemas: ClassVar[dict] = {}
-
-    @classmethod
-    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        key = (cls, args, tuple(sorted(kwargs.items())))
-        try:
-            schema = _CachedSchema._schemas[key]
-        except KeyError:
-            schema = _CachedSchema._schemas[key] = super().model_json_schema(*args, **kwargs)
-        except TypeError:  # unhashable arguments: no caching
-            return super().model_json_schema(*args, **kwargs)
-        return copy.deepcopy(schema)
-
-
 _SORTS = Literal["rating", "-rating", "members", "-members", "name", "-name", "episodes", "-episodes",
                  "anime_id", "-anime_id"]
 
@@ -59,7 +56,7 @@ def _bound(what: str, side: str, **kw):
     return Field(None, allow_inf_nan=False, description=f"Only titles with {word} than this {what} (strict)", **kw)
 
 
-class AnimeQuery(_CachedSchema):
+class AnimeQuery(_Strict):
     """GET /anime. With no parameter at all the answer also describes these filters."""
 
     mt_episodes: int | None = _bound("many episodes", "mt", ge=-1, le=MAX_ID)
@@ -80,7 +77,7 @@ class AnimeQuery(_CachedSchema):
     limit: int = Field(20, ge=1, le=100, description="Titles per page (1-100)")
 
 
-class UserRatingsQuery(_CachedSchema):
+class UserRatingsQuery(_Strict):
     """GET /user. With no parameter at all the answer describes the parameters instead."""
 
     user_id: int | None = Field(None, gt=0, le=MAX_ID, description="User id (required unless no parameter is given)")
@@ -117,7 +114,7 @@ class RatingPath(_Strict):
     anime_id: int = Field(gt=0, le=MAX_ID, description="MyAnimeList anime id")
 
 
-class UploadForm(_CachedSchema):
+class UploadForm(_Strict):
     """multipart/form-data of POST /upload."""
 
     file: FileStorage = Field(description="The CSV file (UTF-8, with its header line)")
@@ -127,5 +124,5 @@ class UploadForm(_CachedSchema):
     dry_run: bool = Field(False, description="Only parse and check the file; write nothing")
 
 
-class NoQuery(_CachedSchema):
+class NoQuery(_Strict):
     """For routes that take no query parameter: any one given is a 400 naming it."""

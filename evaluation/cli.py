@@ -13,6 +13,7 @@ from evaluation.data import (Split, default_data_dir, load_anime, load_ratings, 
                              restrict_eval_users, restrict_to_catalog, split_interactions)
 from evaluation.harness import EvaluationConfig, global_mean_reference, pick_sample_user, run_all
 from evaluation.models import MODELS, Recommender, resolve_model
+from evaluation.models.pipeline import use_catalog
 from evaluation.report import RunInfo, print_summary, write_report
 
 log = logging.getLogger("evaluation")
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Kaggle rating.csv-shaped file: user_id,anime_id,rating (default: %(default)s)")
     parser.add_argument("--anime", type=Path, default=data_dir / "anime.csv",
                         help="Kaggle anime.csv-shaped catalog (default: %(default)s)")
+    parser.add_argument("--synopsis", type=Path, default=data_dir / "anime_with_synopsis.csv",
+                        help="synopses for the pipeline's content source (default: %(default)s)")
     parser.add_argument("--eval-users", type=Path, help="file of user ids (one per line) to evaluate; default all")
     parser.add_argument("--out", type=Path, default=Path("reports/evaluation"),
                         help="output directory (default: %(default)s)")
@@ -121,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     models = resolve_models(args.models, parser)
+    use_catalog(args.anime, args.synopsis)
     config = EvaluationConfig(ks=args.k, liked_threshold=args.liked_threshold, holdout=args.holdout,
                               min_user_items=args.min_user_items, seed=args.seed, tune=not args.no_tune,
                               tuning_users=args.tuning_users)

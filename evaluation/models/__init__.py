@@ -23,6 +23,7 @@ from evaluation.models.biased_mf import BiasedMF
 from evaluation.models.ease import EASE
 from evaluation.models.item_knn import ItemKNN
 from evaluation.models.nmf import NMFGroup, NMFWeighted
+from evaluation.models.pipeline import Pipeline
 from evaluation.models.popularity import Popularity
 
 MODELS: dict[str, type[Recommender]] = {
@@ -33,6 +34,7 @@ MODELS: dict[str, type[Recommender]] = {
     "als": ImplicitALS,
     "ease": EASE,
     "biased-mf": BiasedMF,
+    "pipeline": Pipeline,  # the platform's recall merge + TF ranker, by the serving code
 }
 
 
