@@ -30,7 +30,7 @@ class BatchOptions:
     als_rank: int = 64
     als_iterations: int = 12
     als_reg: float = 0.1
-    als_alpha: float = 20.0
+    als_alpha: float = 5.0              # 2..10 measured alike; 20+ loses recall@100
     cowatch_shrinkage: float = 20.0
     cowatch_min_common: int = 2
     content_synopsis_weight: float = 0.55

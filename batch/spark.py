@@ -22,7 +22,8 @@ _LOG4J2 = Path(__file__).resolve().parent / "log4j2.properties"
 def spark_session(settings: Settings | None = None, app_name: str = "animerec-batch", cassandra: bool = True):
     """Return the (process-wide) SparkSession, creating it on first use.
 
-    ``cassandra=False`` leaves the connector out, for unit tests that never touch Cassandra.
+    ``cassandra=False`` leaves the connector out (in-memory work: the recall benchmark). A session
+    already running is returned as it is (Spark keeps one per process), whatever is asked.
     """
     from pyspark.sql import SparkSession
 

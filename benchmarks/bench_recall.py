@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = []
     try:
         if not args.no_quality:
-            spark = spark_session(settings)
+            spark = spark_session(settings, cassandra=False)
             quality(spark, settings, opts)
             spark.stop()                                # build times include the jobs' own Spark start-up
         if args.build:

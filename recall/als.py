@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from recall.topk import topk_rows
 
 
-def als_estimator(rank: int = 64, iterations: int = 12, reg: float = 0.1, alpha: float = 20.0, seed: int = 42,
+def als_estimator(rank: int = 64, iterations: int = 12, reg: float = 0.1, alpha: float = 5.0, seed: int = 42,
                   user_col: str = "user_id", item_col: str = "anime_id", rating_col: str = "strength"):
     from pyspark.ml.recommendation import ALS
     return ALS(rank=rank, maxIter=iterations, regParam=reg, alpha=alpha, implicitPrefs=True, nonnegative=False,
