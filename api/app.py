@@ -7,7 +7,7 @@ from flask_openapi3 import Info, OpenAPI, Tag
 
 from api import errors
 from api.deps import Resources
-from api.routes import catalog, events, ratings, recs, upload
+from api.routes import admin, catalog, events, ratings, recs, upload
 from infra.config import Settings, get_settings
 
 OPENAPI_URL = "/openapi"  # interactive viewer: /openapi/swagger
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> OpenAPI:
     app.json.sort_keys = False
     app.extensions["animerec"] = Resources(settings)
     errors.register(app)
-    for module in (events, recs, catalog, ratings, upload):
+    for module in (events, recs, catalog, ratings, upload, admin):
         app.register_api(module.blueprint)
     _register_health(app)
     return app

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 
+from infra.config import get_settings
 from evaluation.data import (Split, default_data_dir, load_anime, load_ratings, read_user_ids,
                              restrict_eval_users, restrict_to_catalog, split_interactions)
 from evaluation.harness import EvaluationConfig, global_mean_reference, pick_sample_user, run_all
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--synopsis", type=Path, default=data_dir / "anime_with_synopsis.csv",
                         help="synopses for the pipeline's content source (default: %(default)s)")
     parser.add_argument("--eval-users", type=Path, help="file of user ids (one per line) to evaluate; default all")
-    parser.add_argument("--out", type=Path, default=Path("reports/evaluation"),
+    parser.add_argument("--out", type=Path, default=get_settings().evaluation_dir,
                         help="output directory (default: %(default)s)")
     parser.add_argument("--models", default=",".join(MODELS),
                         help="comma list of registered names or module:Class (default: %(default)s)")

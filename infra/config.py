@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -48,11 +48,14 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(PROJECT_ROOT / ".cache", validation_alias=_env("cache_dir"))
     data_dir: Path = Field(PROJECT_ROOT.parent / "shared" / "data" / "anime", validation_alias=_env("data_dir"))
     model_dir: Path = Field(PROJECT_ROOT / "run" / "models", validation_alias=_env("model_dir"))
+    evaluation_dir: Path = Field(PROJECT_ROOT / "run" / "evaluation", validation_alias=_env("evaluation_dir"))
 
     # API
     api_host: str = Field("127.0.0.1", validation_alias=_env("api_host"))
     api_port: int = Field(8000, ge=1, le=65535, validation_alias=_env("api_port"))
     api_workers: int = Field(2, ge=1, validation_alias=_env("api_workers"))
+    admin_token: SecretStr | None = Field(None, validation_alias=_env("admin_token"),
+                                          description="Bearer token for /admin routes; unset = open (development)")
 
     # Streaming: empty jobmanager = a PyFlink local cluster in the streaming process
     flink_jobmanager: str = Field("", pattern=r"^([A-Za-z0-9_.-]+:[0-9]+)?$", validation_alias=_env("flink_jobmanager"))
@@ -63,6 +66,11 @@ class Settings(BaseSettings):
     spark_master: str = Field("local[*]", validation_alias=_env("spark_master"))
     spark_driver_memory: str = Field("2g", validation_alias=_env("spark_driver_memory"))
     popular_list_size: int = Field(300, ge=1, le=5000, validation_alias=_env("popular_list_size"))
+
+    # Ranker training (python -m ranking.train, POST /admin/train)
+    ranker_sources: str = Field("als,ease,itemitem,content", pattern=r"^(als|ease|itemitem|content)(,(als|ease|itemitem|content))*$",
+                                validation_alias=_env("ranker_sources"))
+    ranker_max_users: int = Field(1500, ge=10, validation_alias=_env("ranker_max_users"))
 
     @field_validator("cassandra_contact_points", "local_services", mode="before")
     @classmethod
@@ -83,6 +91,10 @@ class Settings(BaseSettings):
         """These settings as ANIMEREC_* variables, for child processes."""
         env = {}
         for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
             env[f"ANIMEREC_{name.upper()}"] = ",".join(value) if isinstance(value, list) else str(value)
         return env
 

@@ -46,7 +46,7 @@ def start_infra(settings: Settings, report: Report = _print) -> None:
     report("topics and schema ready")
 
 
-def prepare_data(settings: Settings, report: Report = _print, train_args: tuple[str, ...] = ()) -> None:
+def prepare_data(settings: Settings, report: Report = _print) -> None:
     """Load the data, build the recall lists, train a ranker: each only where not done already."""
     from ranking.registry import ModelRegistry
     from store import open_store
@@ -61,7 +61,7 @@ def prepare_data(settings: Settings, report: Report = _print, train_args: tuple[
         store.close()
     if ModelRegistry(settings).active() is None:
         report("training the ranker (TensorFlow)")
-        run_stage(settings, "ranking.train", *train_args)
+        run_stage(settings, "ranking.train")
 
 
 def start_apps(settings: Settings, report: Report = _print, services: list[Service] | None = None) -> None:

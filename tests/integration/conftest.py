@@ -33,7 +33,7 @@ def store(settings):
 @pytest.fixture(scope="session")
 def prepared(settings):
     """Real catalog and ratings loaded, recall lists built, a ranker trained."""
-    stack.prepare_data(settings, train_args=("--max-users", "400", "--epochs", "2"))
+    stack.prepare_data(settings)
     return settings
 
 

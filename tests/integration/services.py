@@ -29,8 +29,10 @@ def docker_answers() -> bool:
 
 def _base(**overrides) -> Settings:
     run_dir = PROJECT_ROOT / "run" / "test"
-    return Settings(run_dir=run_dir, model_dir=run_dir / "models", cassandra_keyspace=TEST_KEYSPACE,
-                    api_port=18000, **overrides)
+    # ALS is covered by the batch job tests; ranker training leaves it out to keep the suite short.
+    return Settings(run_dir=run_dir, model_dir=run_dir / "models", evaluation_dir=run_dir / "evaluation",
+                    cassandra_keyspace=TEST_KEYSPACE, api_port=18000, ranker_sources="ease,itemitem,content",
+                    ranker_max_users=300, **overrides)
 
 
 @contextlib.contextmanager
