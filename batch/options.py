@@ -12,7 +12,7 @@ from pathlib import Path
 
 from infra.config import Settings
 
-JOBS = ("popularity", "ease", "als", "itemitem", "content")
+JOBS = ("popularity", "stats", "ease", "als", "itemitem", "content")
 
 
 def _env(name: str, default, cast=str):

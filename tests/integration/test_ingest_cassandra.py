@@ -1,11 +1,9 @@
 """The ingest loaders against the real Cassandra (at the configured contact points), in a scratch keyspace."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from infra.config import Settings, get_settings
+from infra.config import get_settings
 from ingest import __main__ as cli
 from ingest.catalog import last_complete_load, load
 from ingest.csv_rows import ANIME, CsvParser
@@ -23,24 +21,26 @@ ANIME_CSV = ("anime_id,name,genre,type,episodes,rating,members\r\n"
              f"{A4},Fourth,Drama,TV,1,7.5,5\r\n")                                         # 7
 
 
-def _scratch_keyspace() -> str:
-    name = os.environ.get("ANIMEREC_CASSANDRA_KEYSPACE", "ingest_test")
-    return "ingest_test" if name == Settings.model_fields["cassandra_keyspace"].default else name
-
-
 @pytest.fixture(scope="module")
-def ingest_store():
+def ingest_store(settings):
+    """A scratch keyspace on the session's real Cassandra (tests/integration/conftest.py)."""
     from store.cassandra import open_store
-    settings = Settings(cassandra_keyspace=_scratch_keyspace())
-    try:
-        store = open_store(settings, retries=2, migrate=True)
-    except ConnectionError as exc:
-        pytest.skip(f"Cassandra not reachable at {settings.cassandra_contact_points}: {exc}")
+    store = open_store(settings.model_copy(update={"cassandra_keyspace": "ingest_test"}), retries=10, migrate=True)
     store.drop_keyspace()
     store.migrate()
     yield store
     store.drop_keyspace()
     store.close()
+
+
+@pytest.fixture
+def cli_env(settings, monkeypatch):
+    """The CLI reads its settings from the environment: point it at the session's services."""
+    for name, value in settings.as_env().items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_a_crash_mid_load_is_not_seen_as_complete(ingest_store, tmp_path):
     assert store.load_runs("anime", limit=1)[0]["status"] == "complete"
 
 
-def test_cli_load_and_status(ingest_store, anime_file, capsys):
+def test_cli_load_and_status(ingest_store, anime_file, capsys, cli_env):
     ks = ingest_store.keyspace
     assert cli.main(["load", "--keyspace", ks, "--no-progress", "--force", "--anime", str(anime_file)]) == 0
     out = capsys.readouterr().out
@@ -157,8 +157,6 @@ def test_cli_load_and_status(ingest_store, anime_file, capsys):
 
 def test_real_catalog_loads_completely(ingest_store):
     path = get_settings().anime_csv
-    if not path.is_file():
-        pytest.skip(f"{path} not present")
     store = ingest_store
     result = load(store, "anime", path, force=True)
     assert result.status == "complete" and result.rows_rejected == 0 and result.rows_loaded == 12_294
