@@ -12,11 +12,14 @@ from ingest.topics import broker_ready
 
 class Resources:
     HEALTH_TTL_S = 3.0
+    CATALOG_TTL_S = 300.0  # new titles (an upload) appear in every worker within this
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self._lock = threading.Lock()
+        self._catalog_lock = threading.Lock()
         self._health: tuple[float, dict] | None = None
+        self._catalog_state: tuple[float, object, object] | None = None  # (loaded at, catalog, recommender)
 
     @cached_property
     def store(self):
@@ -27,16 +30,33 @@ class Resources:
     def producer(self) -> EventProducer:
         return EventProducer(self.settings)
 
-    @cached_property
-    def catalog(self):
-        from ranking.catalog import Catalog
-        return Catalog.from_store(self.store)
+    def _catalog_and_recommender(self):
+        """The cached catalog and the recommender built on it, reloaded once they are CATALOG_TTL_S old."""
+        with self._catalog_lock:
+            state = self._catalog_state
+            if state is None or time.monotonic() - state[0] > self.CATALOG_TTL_S:
+                from ranking.catalog import Catalog
+                state = self._set_catalog(Catalog.from_store(self.store))
+            return state
 
-    @cached_property
-    def recommender(self):
+    def _set_catalog(self, catalog):
         from ranking.recommender import Recommender
         from ranking.registry import ModelRegistry
-        return Recommender(self.store, self.catalog, ModelRegistry(self.settings))
+        self._catalog_state = (time.monotonic(), catalog, Recommender(self.store, catalog, ModelRegistry(self.settings)))
+        return self._catalog_state
+
+    def use_catalog(self, catalog) -> None:
+        """Serve this catalog (until it expires); for tools and tests that bring their own."""
+        with self._catalog_lock:
+            self._set_catalog(catalog)
+
+    @property
+    def catalog(self):
+        return self._catalog_and_recommender()[1]
+
+    @property
+    def recommender(self):
+        return self._catalog_and_recommender()[2]
 
     def health(self) -> dict:
         """Each dependency's state, cached for a few seconds so /health stays cheap."""

@@ -155,8 +155,8 @@ def client(catalog):
                         cassandra_port=_closed_port())
     app = create_app(settings)
     resources = app.extensions["animerec"]
-    resources.__dict__["catalog"] = catalog  # cached_property: what Resources would have loaded
     resources.__dict__["store"] = FakeStore()
+    resources.use_catalog(catalog)
     return app.test_client()
 
 

@@ -67,7 +67,8 @@ def app():
                         cassandra_port=_closed_port())
     app = create_app(settings)
     resources = app.extensions["animerec"]
-    resources.__dict__.update(catalog=CATALOG, producer=FakeProducer(), store=FakeStore())
+    resources.__dict__.update(producer=FakeProducer(), store=FakeStore())
+    resources.use_catalog(CATALOG)
     return app
 
 
