@@ -16,7 +16,6 @@ from recall.topk import ranks
 from store import schema
 
 CANDIDATE_SCHEMA = "user_id int, source string, rank int, anime_id int, score double"
-SIMILAR_COLUMNS = ["anime_id", "signal", "rank", "similar_id", "score"]
 
 
 def ratings_with_strength(ratings: DataFrame) -> DataFrame:

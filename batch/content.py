@@ -24,7 +24,7 @@ BLOCK = 512
 def neighbours(spark, catalog, opts: BatchOptions, k: int):
     """``(item_ids, src, dst, score)``: content neighbours of the ``catalog`` frame's titles."""
     catalog = catalog.sort_values("anime_id").reset_index(drop=True)
-    weights = ContentWeights(opts.content_synopsis_weight, opts.content_genre_weight, opts.content_type_weight,
+    weights = ContentWeights(opts.content_text_weight, opts.content_genre_weight, opts.content_type_weight,
                              opts.content_episodes_weight)
     features = content_features(catalog, weights)
     b = spark.sparkContext.broadcast(features)
@@ -42,8 +42,7 @@ def run(spark, store, settings, opts: BatchOptions) -> dict:
         "anime_id", "name", "genres", "type", "episodes", "synopsis").toPandas()
     if catalog.empty:
         raise RuntimeError("the anime catalog is empty; load it before building content neighbours")
-    k_scoring = max(opts.similar_per_item, 100)
-    item_ids, src, dst, score = neighbours(spark, catalog, opts, k_scoring)
+    item_ids, src, dst, score = neighbours(spark, catalog, opts, opts.neighbours_k)
     similar = similar_frame(item_ids, src, dst, score, SIGNAL, opts.similar_per_item)
     sim_rows = publish_frame(spark, spark.createDataFrame(similar), Build(store, "similar", SIGNAL),
                              schema.SIMILAR_ITEMS, settings)

@@ -44,8 +44,7 @@ def cowatch(spark, pairs: pd.DataFrame, opts: BatchOptions, k: int):
 def run(spark, store, settings, opts: BatchOptions) -> dict:
     ratings = load_ratings(spark, settings).select("user_id", "anime_id", "strength").cache()
     pairs = ratings.select("user_id", "anime_id").toPandas()
-    k_scoring = max(opts.similar_per_item, 100)
-    item_ids, src, dst, score = cowatch(spark, pairs, opts, k_scoring)
+    item_ids, src, dst, score = cowatch(spark, pairs, opts, opts.neighbours_k)
     similar = similar_frame(item_ids, src, dst, score, SIGNAL, opts.similar_per_item)
     sim_rows = publish_frame(spark, spark.createDataFrame(similar), Build(store, "similar", SIGNAL),
                              schema.SIMILAR_ITEMS, settings)

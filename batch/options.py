@@ -25,6 +25,7 @@ class BatchOptions:
     spark_shuffle_partitions: int = 8
     candidates_per_source: int = 300      # per user and source in user_candidates
     similar_per_item: int = 50            # per title and signal in similar_items
+    scoring_neighbours: int = 100         # neighbours per title used to score users (>= similar_per_item)
     popular_half_life_hours: float = 24.0  # recency decay of streamed events
     popular_trend_weight: float = 0.3     # share of popularity that comes from recent events
     als_rank: int = 64
@@ -33,7 +34,7 @@ class BatchOptions:
     als_alpha: float = 5.0              # 2..10 measured alike; 20+ loses recall@100
     cowatch_shrinkage: float = 20.0
     cowatch_min_common: int = 2
-    content_synopsis_weight: float = 0.55
+    content_text_weight: float = 0.55
     content_genre_weight: float = 0.30
     content_type_weight: float = 0.10
     content_episodes_weight: float = 0.05
@@ -46,6 +47,11 @@ class BatchOptions:
             default = f.default
             values[f.name] = _env(f.name, default, type(default))
         return cls(**values)
+
+    @property
+    def neighbours_k(self) -> int:
+        """Neighbours computed per title: enough to store and to score users with."""
+        return max(self.similar_per_item, self.scoring_neighbours)
 
     def schedule_for(self, job: str) -> str:
         """Schedule of one job: ``ANIMEREC_BATCH_SCHEDULE_<JOB>`` or the common ``batch_schedule``."""

@@ -73,16 +73,15 @@ def build_lists(spark, train: pd.DataFrame, catalog: pd.DataFrame, opts: BatchOp
     out["als"] = _lists(als.candidates(ratings.select("user_id", "anime_id", "strength"), opts, k).toPandas())
     seconds["als"] = time.perf_counter() - t
 
-    k_scoring = max(opts.similar_per_item, 100)
     t = time.perf_counter()
-    item_ids, src, dst, score = itemitem.cowatch(spark, train[["user_id", "anime_id"]], opts, k_scoring)
+    item_ids, src, dst, score = itemitem.cowatch(spark, train[["user_id", "anime_id"]], opts, opts.neighbours_k)
     S = similarity_matrix(src, dst, score, len(item_ids))
     out["itemitem"] = _lists(neighbour_candidates(ratings, item_ids, S, k, "itemitem",
                                                   opts.spark_shuffle_partitions).toPandas())
     seconds["itemitem"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    item_ids, src, dst, score = content.neighbours(spark, catalog, opts, k_scoring)
+    item_ids, src, dst, score = content.neighbours(spark, catalog, opts, opts.neighbours_k)
     S = similarity_matrix(src, dst, score, len(item_ids))
     out["content"] = _lists(neighbour_candidates(ratings, item_ids, S, k, "content",
                                                  opts.spark_shuffle_partitions).toPandas())
