@@ -26,7 +26,7 @@ from evaluation.models.nmf import NMFGroup, NMFWeighted
 from evaluation.models.pipeline import Pipeline
 from evaluation.models.popularity import Popularity
 
-MODELS: dict[str, type[Recommender]] = {
+BASELINES: dict[str, type[Recommender]] = {
     "popularity": Popularity,
     "nmf-group": NMFGroup,
     "nmf-weighted": NMFWeighted,
@@ -34,8 +34,9 @@ MODELS: dict[str, type[Recommender]] = {
     "als": ImplicitALS,
     "ease": EASE,
     "biased-mf": BiasedMF,
-    "pipeline": Pipeline,  # the platform's recall merge + TF ranker, by the serving code
 }
+# The platform's own recall merge + TF ranker, by the serving code (builds recall with Spark).
+MODELS: dict[str, type[Recommender]] = {**BASELINES, "pipeline": Pipeline}
 
 
 def register_model(name: str) -> Callable[[type[Recommender]], type[Recommender]]:

