@@ -44,7 +44,8 @@ test-unit: $(STAMP)
 test-integration: install
 	$(PY) -m pytest -q -m integration tests/integration
 
-bench: install
+# Benchmarks measure the running stack (started here if it is not up) next to in-run references.
+bench: up
 	$(PY) -m benchmarks
 
 batch: $(STAMP)

@@ -16,7 +16,8 @@ def main(names: list[str]) -> int:
     for name in chosen:
         print(f"\n=== {name} ===", flush=True)
         try:
-            importlib.import_module(f"benchmarks.{name}").main([])
+            if importlib.import_module(f"benchmarks.{name}").main([]):
+                failed += 1
         except SystemExit as exc:
             if exc.code not in (None, 0):
                 print(f"{name}: {exc}")
