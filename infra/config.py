@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # Ranker training (python -m ranking.train, POST /admin/train)
     ranker_sources: str = Field("als,ease,itemitem,content", pattern=r"^(als|ease|itemitem|content)(,(als|ease|itemitem|content))*$",
                                 validation_alias=_env("ranker_sources"))
-    ranker_max_users: int = Field(1500, ge=10, validation_alias=_env("ranker_max_users"))
+    ranker_max_users: int = Field(2500, ge=10, validation_alias=_env("ranker_max_users"))
 
     @field_validator("cassandra_contact_points", "local_services", mode="before")
     @classmethod

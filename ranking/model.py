@@ -18,13 +18,13 @@ def build_model(n_features: int, normalizer_data: np.ndarray | None = None) -> k
     x0 = norm(inputs)
     # Cross layer: x0 * (W x0 + b) + x0 learns explicit feature interactions.
     cross = keras.layers.Add()([keras.layers.Multiply()([x0, keras.layers.Dense(n_features)(x0)]), x0])
-    deep = keras.layers.Dense(64, activation="relu")(x0)
-    deep = keras.layers.Dense(32, activation="relu")(deep)
+    deep = keras.layers.Dense(128, activation="relu")(x0)
+    deep = keras.layers.Dense(64, activation="relu")(deep)
     joined = keras.layers.Concatenate()([cross, deep])
-    output = keras.layers.Dense(1, activation="sigmoid", name="score")(joined)
+    # A logit: ordering is all serving needs; BCE on logits is the numerically stable form.
+    output = keras.layers.Dense(1, name="score")(joined)
     model = keras.Model(inputs, output, name="ranker")
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
-                  metrics=[keras.metrics.AUC(name="auc")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.BinaryCrossentropy(from_logits=True))
     return model
 
 

@@ -35,7 +35,7 @@ def _catalog_frame():
 
 
 class Pipeline(Recommender):
-    def __init__(self, seed: int = 42, max_users: int | None = None, epochs: int = 4, sources: str | None = None) -> None:
+    def __init__(self, seed: int = 42, max_users: int | None = None, epochs: int = 6, sources: str | None = None) -> None:
         """Defaults: the training settings (``ranker_max_users``, ``ranker_sources``)."""
         from infra.config import get_settings
         super().__init__(seed)
