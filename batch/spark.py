@@ -19,11 +19,11 @@ CASSANDRA_FORMAT = "org.apache.spark.sql.cassandra"
 _LOG4J2 = Path(__file__).resolve().parent / "log4j2.properties"
 
 
-def spark_session(settings: Settings | None = None, app_name: str = "animerec-batch", cassandra: bool = True):
+def spark_session(settings: Settings | None = None, app_name: str = "animerec-batch"):
     """Return the (process-wide) SparkSession, creating it on first use.
 
-    ``cassandra=False`` leaves the connector out (in-memory work: the recall benchmark). A session
-    already running is returned as it is (Spark keeps one per process), whatever is asked.
+    The connector jars reach the driver's classpath only when the JVM starts, so every session
+    of a process is made here, with them; a session already running is returned as it is.
     """
     from pyspark.sql import SparkSession
 
@@ -43,17 +43,16 @@ def spark_session(settings: Settings | None = None, app_name: str = "animerec-ba
                .config("spark.default.parallelism", str(options.shuffle_partitions()))
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.driver.host", "127.0.0.1"))
-    if cassandra:
-        builder = (builder
-                   .config("spark.jars", ",".join(str(p) for p in fetch.jars("spark")))
-                   .config("spark.sql.extensions", "com.datastax.spark.connector.CassandraSparkExtensions")
-                   .config("spark.cassandra.connection.host", ",".join(s.cassandra_contact_points))
-                   .config("spark.cassandra.connection.port", str(s.cassandra_port))
-                   .config("spark.cassandra.output.concurrent.writes", "16")
-                   .config("spark.cassandra.output.batch.grouping.key", "partition")
-                   .config("spark.cassandra.output.consistency.level", "LOCAL_ONE")
-                   .config("spark.cassandra.input.consistency.level", "LOCAL_ONE"))
+               .config("spark.driver.host", "127.0.0.1")
+               .config("spark.jars", ",".join(str(p) for p in fetch.jars("spark")))
+               .config("spark.sql.extensions", "com.datastax.spark.connector.CassandraSparkExtensions")
+               .config("spark.cassandra.connection.host", ",".join(s.cassandra_contact_points))
+               .config("spark.cassandra.connection.port", str(s.cassandra_port))
+               .config("spark.cassandra.output.concurrent.writes", "16")
+               .config("spark.cassandra.output.batch.grouping.key", "partition")
+               .config("spark.cassandra.output.batch.size.bytes", "4096")   # under Cassandra's 5 KiB warning
+               .config("spark.cassandra.output.consistency.level", "LOCAL_ONE")
+               .config("spark.cassandra.input.consistency.level", "LOCAL_ONE"))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark

@@ -6,9 +6,11 @@
 
 **Quality**: the ratings sample is split per user -- 20% of each user's titles held out
 (at least one for users with two or more; fixed seed) -- every source is built on the rest
-with the batch jobs' own code (Spark local, no Cassandra), and recall@K is the share of a
-user's held-out titles found in their top K, averaged over users with held-out titles. The
-``recent`` source needs live events and is not measured here.
+with the batch jobs' own code (:func:`batch.offline.build_offline_store`: Spark local, no
+Cassandra), and recall@K is the share of a user's held-out titles found in their top K,
+averaged over users with held-out titles. ``merged`` is what ``/recall`` serves
+(:func:`recall.candidates_for_user` on the offline store). The ``recent`` source needs live
+events and is not measured here.
 
 **Build time**: the real jobs (``python -m batch run``) against Cassandra, in scratch
 keyspaces: the sample as loaded by ingest's loaders, and with ``--synthetic N`` a generated
@@ -32,7 +34,6 @@ from batch.options import JOBS, BatchOptions  # noqa: E402
 from infra.config import Settings, get_settings  # noqa: E402
 
 KS = (100, 300)
-SOURCES = ("popular", "als", "itemitem", "content")
 
 
 def split(ratings: pd.DataFrame, frac: float = 0.2, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -46,76 +47,38 @@ def split(ratings: pd.DataFrame, frac: float = 0.2, seed: int = 42) -> tuple[pd.
     return shuffled[~test].reset_index(drop=True), shuffled[test].reset_index(drop=True)
 
 
-def _lists(frame: pd.DataFrame) -> dict[int, list[int]]:
-    frame = frame.sort_values(["user_id", "rank"])
-    return {u: g.tolist() for u, g in frame.groupby("user_id")["anime_id"]}
-
-
-def build_lists(spark, train: pd.DataFrame, catalog: pd.DataFrame, opts: BatchOptions, k: int) -> dict:
-    """``{source: {user: [anime ids]}}`` built on ``train`` with the jobs' code; also seconds per source."""
-    from batch import als, content, itemitem
-    from batch.common import neighbour_candidates, ratings_with_strength
-    from recall.itemsim import similarity_matrix
-    from recall.popularity import score_titles
-
-    out, seconds = {}, {}
-    seen = {u: set(g) for u, g in train.groupby("user_id")["anime_id"]}
-
-    t = time.perf_counter()
-    ranked = score_titles(train.groupby("anime_id", as_index=False).size().rename(columns={"size": "watches"}))
-    ranked = ranked.sort_values(["score", "anime_id"], ascending=[False, True])["anime_id"].tolist()
-    out["popular"] = {u: [a for a in ranked if a not in s][:k] for u, s in seen.items()}
-    seconds["popular"] = time.perf_counter() - t
-
-    ratings = ratings_with_strength(spark.createDataFrame(train[["user_id", "anime_id", "rating"]])).cache()
-    ratings.count()
-    t = time.perf_counter()
-    out["als"] = _lists(als.candidates(ratings.select("user_id", "anime_id", "strength"), opts, k).toPandas())
-    seconds["als"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    item_ids, src, dst, score = itemitem.cowatch(spark, train[["user_id", "anime_id"]], opts, opts.neighbours_k)
-    S = similarity_matrix(src, dst, score, len(item_ids))
-    out["itemitem"] = _lists(neighbour_candidates(ratings, item_ids, S, k, "itemitem",
-                                                  opts.spark_shuffle_partitions).toPandas())
-    seconds["itemitem"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    item_ids, src, dst, score = content.neighbours(spark, catalog, opts, opts.neighbours_k)
-    S = similarity_matrix(src, dst, score, len(item_ids))
-    out["content"] = _lists(neighbour_candidates(ratings, item_ids, S, k, "content",
-                                                 opts.spark_shuffle_partitions).toPandas())
-    seconds["content"] = time.perf_counter() - t
-    ratings.unpersist()
-    return out, seconds
-
-
-def merged_lists(lists: dict, users, k: int, weights=None) -> dict[int, list[int]]:
-    from recall.merge import SOURCE_WEIGHTS, merge_candidates
-    weights = weights or SOURCE_WEIGHTS
-    return {u: [c["anime_id"] for c in merge_candidates({s: lists[s].get(u, []) for s in lists}, k, weights=weights)]
-            for u in users}
-
-
 def recall_at(lists: dict[int, list[int]], test: dict[int, set[int]], k: int) -> float:
     return float(np.mean([len(set(lists.get(u, [])[:k]) & items) / len(items) for u, items in test.items()]))
 
 
 def quality(spark, settings: Settings, opts: BatchOptions) -> None:
+    from batch.offline import ALL_SOURCES, build_offline_store
     from batch.sample import read_catalog, read_ratings
+    from recall import candidates_for_user
+
     ratings = read_ratings(settings.ratings_csv)
     train, test = split(ratings)
     test_sets = {u: set(g) for u, g in test.groupby("user_id")["anime_id"]}
     print(f"ratings sample: {len(ratings):,} rows, {ratings.user_id.nunique():,} users, "
           f"{ratings.anime_id.nunique():,} titles; held out {len(test):,} rows of {len(test_sets):,} users "
-          f"(20% per user, seed 42)")
-    lists, seconds = build_lists(spark, train, read_catalog(settings), opts, max(KS))
-    lists_merged = merged_lists(lists, test_sets, max(KS))
+          f"(20% per user, seed 42); lists of {max(KS)} per source")
+    seconds: dict[str, float] = {}
+    store = build_offline_store(spark, train, read_catalog(settings), opts, timings=seconds)
+    k = max(KS)
+    lists = {source: {u: [r["anime_id"] for r in store.user_candidates_at(0, u, source, k)] for u in test_sets}
+             for source in ALL_SOURCES}
+    ranked = [r["anime_id"] for r in store.popular("all", limit=10 * k)]
+    seen = {u: {r["anime_id"] for r in store.user_ratings(u)} for u in test_sets}
+    lists["popular"] = {u: [a for a in ranked if a not in seen[u]][:k] for u in test_sets}
+    t = time.perf_counter()
+    lists["merged"] = {u: [c["anime_id"] for c in candidates_for_user(store, u, k)] for u in test_sets}
+    seconds["merged"] = time.perf_counter() - t
     print(f"\n  {'source':<12}" + "".join(f"{f'recall@{k}':>12}" for k in KS) + f"{'built in':>12}")
-    for name in SOURCES:
+    for name in ("popular", *ALL_SOURCES, "merged"):
         print(f"  {name:<12}" + "".join(f"{recall_at(lists[name], test_sets, k):>12.4f}" for k in KS)
-              + f"{seconds[name]:>11.1f}s")
-    print(f"  {'merged':<12}" + "".join(f"{recall_at(lists_merged, test_sets, k):>12.4f}" for k in KS))
+              + f"{seconds.get(name, float('nan')):>11.1f}s")
+    print("  (built in: in-memory build on 2 cores; merged = recall.candidates_for_user over all sources, "
+          "for every user)")
 
 
 def _scratch(keyspace: str) -> Settings:
@@ -192,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = []
     try:
         if not args.no_quality:
-            spark = spark_session(settings, cassandra=False)
+            spark = spark_session(settings)
             quality(spark, settings, opts)
             spark.stop()                                # build times include the jobs' own Spark start-up
         if args.build:
