@@ -102,7 +102,7 @@ def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings
     started = time.time()
     kept, held_out = split_per_user(ratings, seed=seed)
     own_spark = spark is None
-    spark = spark or spark_session(settings, cassandra=False)
+    spark = spark or spark_session(settings)
     try:
         timings: dict = {}
         store = build_offline_store(spark, kept, catalog_frame, sources=tuple(sources or ALL_SOURCES), timings=timings)

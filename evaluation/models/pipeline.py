@@ -54,7 +54,7 @@ class Pipeline(Recommender):
 
         ratings, catalog_frame = train.to_frame(), _catalog_frame()
         sources = tuple(self.sources.split(","))
-        spark = spark_session(get_settings(), cassandra=False)
+        spark = spark_session(get_settings())
         try:
             trained = train_ranker(ratings, catalog_frame, spark=spark, epochs=self.epochs, seed=self.seed,
                                    max_users=self.max_users, sources=sources, source_name="evaluation split",
