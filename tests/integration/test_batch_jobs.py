@@ -1,6 +1,6 @@
 """Every batch job on the real sample data in a scratch keyspace, and recall served from it.
 
-Needs Cassandra on the configured contact point (the stack's ``run/`` one). Loads the shared
+Runs on the session's real Cassandra (tests/integration/conftest.py). Loads the shared
 catalog, synopses and ratings with ingest's loaders into ``batch_it`` (dropped afterwards),
 runs popularity, als, itemitem and content, and checks the lists and the atomic swap.
 """
@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from infra.config import get_settings
 
 pytestmark = pytest.mark.integration
 
@@ -21,13 +20,8 @@ K = 100
 
 
 @pytest.fixture(scope="module")
-def env():
-    from infra.services import port_open
-    base = get_settings()
-    if not port_open(base.cassandra_contact_points[0], base.cassandra_port):
-        pytest.skip("Cassandra is not running")
-    if not base.ratings_csv.exists():
-        pytest.skip(f"no sample data at {base.data_dir}")
+def env(settings):
+    base = settings
     from batch.options import BatchOptions
     from batch.runner import Context
     from batch.sample import load_sample
