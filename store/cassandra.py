@@ -172,20 +172,6 @@ class CassandraStore(RecommendationReads):
         return self._all("SELECT rank, anime_id, score FROM {ks}.popular_items WHERE version = ? AND segment = ? "
                          "LIMIT ?", version, segment, limit)
 
-    def user_candidates(self, user_id: int) -> list[dict]:
-        version = self.current_version("candidates")
-        if version is None:
-            return []
-        return self._all("SELECT source, rank, anime_id, score FROM {ks}.user_candidates "
-                         "WHERE version = ? AND user_id = ?", version, user_id)
-
-    def similar(self, anime_id: int) -> list[dict]:
-        version = self.current_version("similar")
-        if version is None:
-            return []
-        return self._all("SELECT signal, rank, similar_id, score FROM {ks}.similar_items "
-                         "WHERE version = ? AND anime_id = ?", version, anime_id)
-
     # --- bulk ingest (ingest/catalog.py) ---------------------------------------------------
     def upsert_ratings_batched(self, rows: Iterable[tuple[int, int, int]], updated_at: datetime | None = None,
                                max_batch: int = 100, concurrency: int = 32) -> int:
