@@ -9,7 +9,7 @@ import random
 
 import requests
 
-from benchmarks.timing import measure, print_table, summary
+from benchmarks.timing import getter, measure, print_table, summary
 from infra.config import get_settings
 
 
@@ -22,10 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     rng = random.Random(7)
 
     def get(path_fn):
-        def call():
-            response = session.get(args.url + path_fn(), timeout=30)
-            response.raise_for_status()
-        return call
+        return getter(session, args.url, path_fn)
 
     def click():
         response = session.post(args.url + "/clicks", json={"user_id": rng.randint(1, 5000), "anime_id": 5114},

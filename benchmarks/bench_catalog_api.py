@@ -11,7 +11,7 @@ import random
 import numpy as np
 import requests
 
-from benchmarks.timing import measure, print_table, summary
+from benchmarks.timing import getter, measure, print_table, summary
 from infra.config import get_settings
 
 EXAMPLE = "/anime?mt_episodes=200&lt_episodes=300&mt_rating=7&mt_members=1000&genre=Drama"
@@ -28,10 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     rng = random.Random(7)
 
     def get(path_fn):
-        def call():
-            response = session.get(args.url + path_fn(), timeout=30)
-            response.raise_for_status()
-        return call
+        return getter(session, args.url, path_fn)
 
     routes = [("GET /health (reference)", lambda: "/health"),
               ("GET /anime?<example filter>", lambda: EXAMPLE)]

@@ -30,3 +30,10 @@ def print_table(title: str, rows: list[dict]) -> None:
     print(f"  {'what':<44} {'n':>6} {'p50 ms':>9} {'p99 ms':>9} {'req/s':>9}")
     for r in rows:
         print(f"  {r['name']:<44} {r['n']:>6} {r['p50_ms']:>9.2f} {r['p99_ms']:>9.2f} {r['per_s']:>9.1f}")
+
+
+def getter(session, base_url: str, path: Callable[[], str]) -> Callable[[], None]:
+    """A call that GETs ``base_url + path()`` and fails on an error status."""
+    def call() -> None:
+        session.get(base_url + path(), timeout=30).raise_for_status()
+    return call
