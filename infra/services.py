@@ -89,6 +89,7 @@ class Service(ABC):
     def pid(self) -> int | None:
         try:
             pid = int(self.pid_file.read_text())
+            _reap(pid)
             os.kill(pid, 0)
             return pid
         except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
@@ -142,6 +143,14 @@ class Service(ABC):
         if not self.running():
             return "stopped"
         return "healthy" if self.healthy() else "starting/unhealthy"
+
+
+def _reap(pid: int) -> None:
+    """Collect ``pid`` if it is a child of ours that has exited; else a zombie would look alive."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -61,10 +61,10 @@ class TrainingRuns:
 
     def status(self) -> dict:
         exit_file, started_file = self.run.dir / "exit_code", self.run.dir / "started_at"
-        if self.run.running():
-            state = "running"
-        elif exit_file.exists():
+        if exit_file.exists():  # written by the run's last step
             state = "succeeded" if exit_file.read_text().strip() == "0" else "failed"
+        elif self.run.running():
+            state = "running"
         else:
             state = "idle" if not started_file.exists() else "failed"
         return {"state": state, "pid": self.run.pid(),

@@ -45,3 +45,22 @@ def test_no_evaluation_yet_is_reported_as_none(settings):
 def test_training_status_is_idle_before_any_run(settings):
     body = create_app(settings).test_client().get("/admin/train", headers={"Authorization": "Bearer s3cret"}).get_json()
     assert body["state"] == "idle"
+
+
+@pytest.mark.parametrize("module,expected", [("this", "succeeded"), ("no_such_module_here", "failed")])
+def test_a_finished_run_reports_its_outcome_and_frees_the_slot(settings, module, expected):
+    import time
+
+    from ranking.training_runs import TrainingRun, TrainingRuns
+
+    class QuickRun(TrainingRun):
+        pass
+    QuickRun.module = module
+    runs = TrainingRuns(settings)
+    runs.run = QuickRun(settings)
+    assert runs.start()["state"] == "running"
+    deadline = time.monotonic() + 30
+    while runs.status()["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert runs.status()["state"] == expected
+    assert not runs.run.running()  # an exited child is reaped, not left as a zombie that looks alive
