@@ -100,7 +100,8 @@ def run_job(ctx: Context, job: str) -> JobResult:
         result = JobResult(job, False, time.monotonic() - start, error=str(exc))
         log.warning("job %s skipped: %s", job, exc)
     except Exception as exc:  # a failed run is logged and reported, the caller carries on
-        result = JobResult(job, False, time.monotonic() - start, error=f"{type(exc).__name__}: {exc}")
+        first_line = (str(exc).strip().splitlines() or [""])[0][:300]   # Py4J errors carry whole JVM traces
+        result = JobResult(job, False, time.monotonic() - start, error=f"{type(exc).__name__}: {first_line}")
         log.error("job %s FAILED after %.1f s: %s\n%s", job, result.seconds, result.error, traceback.format_exc())
     return result
 
