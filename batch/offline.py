@@ -14,7 +14,6 @@ import pandas as pd
 from batch.options import BatchOptions
 from store.memory import MemoryStore
 
-K_SCORING = 100  # neighbours per title kept while scoring users through a similarity
 ALL_SOURCES = ("als", "ease", "itemitem", "content")
 
 
@@ -51,8 +50,8 @@ def build_offline_store(spark, ratings: pd.DataFrame, catalog: pd.DataFrame, opt
     if "ease" in sources:
         lists.append(timed("ease", lambda: ease.candidates(ratings[["user_id", "anime_id"]], k)))
     for source, signal, neighbours in (
-            ("itemitem", "cowatch", lambda: itemitem.cowatch(spark, ratings[["user_id", "anime_id"]], opts, K_SCORING)),
-            ("content", "content", lambda: content.neighbours(spark, catalog, opts, K_SCORING))):
+            ("itemitem", "cowatch", lambda: itemitem.cowatch(spark, ratings[["user_id", "anime_id"]], opts, opts.neighbours_k)),
+            ("content", "content", lambda: content.neighbours(spark, catalog, opts, opts.neighbours_k))):
         if source not in sources:
             continue
 

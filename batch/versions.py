@@ -26,16 +26,11 @@ log = logging.getLogger(__name__)
 
 PREVIOUS = "@previous"
 BUILDING = "@building"
-TABLE_LISTS = {"popular": "popular", "candidates": "candidates", "similar": "similar"}
 
 
 def new_version() -> int:
     """Milliseconds since the epoch: unique per build and increasing."""
     return int(time.time() * 1000)
-
-
-def pointer(list_name: str, source: str | None = None) -> str:
-    return list_name if source is None else f"{list_name}:{source}"
 
 
 @dataclass
@@ -49,7 +44,7 @@ class Build:
 
     @property
     def name(self) -> str:
-        return pointer(self.list_name, self.source)
+        return self.list_name if self.source is None else f"{self.list_name}:{self.source}"
 
     def begin(self) -> int:
         self.version = new_version()

@@ -25,10 +25,6 @@ GENRE_PREFIX = "genre:"
 LIST_COLUMNS = ["segment", "rank", "anime_id", "score"]
 
 
-def genre_segment(genre: str) -> str:
-    return f"{GENRE_PREFIX}{genre}"
-
-
 def recency_weight(age_seconds, half_life_hours: float) -> np.ndarray:
     """``2 ** (-age / half_life)``; windows from the future (clock skew) count fully."""
     age = np.maximum(np.asarray(age_seconds, dtype=np.float64), 0.0)
