@@ -131,6 +131,11 @@ class Service(ABC):
             while time.monotonic() < deadline and _group_alive(pid):
                 time.sleep(0.2)
             _signal_group(pid, signal.SIGKILL)
+            # Some children make process groups of their own (pyspark's daemon does);
+            # they stay in the session the service was started in.
+            for member in _session_members(pid):
+                _kill(member)
+            _reap(pid)
         self.pid_file.unlink(missing_ok=True)
 
     def log_tail(self, lines: int = 20) -> str:
@@ -150,6 +155,26 @@ def _reap(pid: int) -> None:
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
+        pass
+
+
+def _session_members(sid: int) -> list[int]:
+    """Pids of the processes in session ``sid`` (Linux /proc)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # after the command: state, ppid, pgrp, session
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
         pass
 
 
