@@ -77,6 +77,10 @@ class Service(ABC):
     @abstractmethod
     def healthy(self) -> bool: ...
 
+    def ports(self) -> list[int]:
+        """Loopback ports the service listens on: refused to start if another process holds one."""
+        return []
+
     def prepare(self) -> None:
         """Write config files and initialise storage before the first start."""
 
@@ -103,6 +107,10 @@ class Service(ABC):
             if wait:
                 self.wait_healthy()
             return
+        busy = [port for port in self.ports() if port_open("127.0.0.1", port)]
+        if busy:
+            raise RuntimeError(f"{self.name}: port(s) {busy} already in use by another process; "
+                               f"stop it or choose other ports (infra/config.py)")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.prepare()
         with open(self.log_file, "ab") as log:
@@ -197,6 +205,9 @@ class KafkaService(Service):
     name = "kafka"
     start_timeout_s = 90.0
 
+    def ports(self) -> list[int]:
+        return [self.settings.kafka_port, self.settings.kafka_controller_port]
+
     def prepare(self) -> None:
         s = self.settings
         props = self.dir / "server.properties"
@@ -227,6 +238,10 @@ class KafkaService(Service):
 class CassandraService(Service):
     name = "cassandra"
     start_timeout_s = 180.0
+
+    def ports(self) -> list[int]:
+        s = self.settings
+        return [s.cassandra_port, s.cassandra_storage_port, s.cassandra_jmx_port]
 
     def prepare(self) -> None:
         s = self.settings
@@ -287,6 +302,9 @@ class SchedulerService(PythonService):
 class ApiService(PythonService):
     name = "api"
     start_timeout_s = 90.0
+
+    def ports(self) -> list[int]:
+        return [self.settings.api_port]
 
     def command(self) -> list[str]:
         s = self.settings
