@@ -27,20 +27,22 @@ def docker_answers() -> bool:
         return False
 
 
-def _base(**overrides) -> Settings:
-    run_dir = PROJECT_ROOT / "run" / "test"
+def _base(run_dir=PROJECT_ROOT / "run" / "test", **overrides) -> Settings:
     # ALS is covered by the batch job tests; ranker training leaves it out to keep the suite short.
+    defaults = {"api_port": 18000, **overrides}
     return Settings(run_dir=run_dir, model_dir=run_dir / "models", evaluation_dir=run_dir / "evaluation",
-                    cassandra_keyspace=TEST_KEYSPACE, api_port=18000, ranker_sources="ease,itemitem,content",
-                    ranker_max_users=300, **overrides)
+                    cassandra_keyspace=TEST_KEYSPACE, ranker_sources="ease,itemitem,content",
+                    ranker_max_users=300, **defaults)
 
 
 @contextlib.contextmanager
 def local_launcher() -> Iterator[Settings]:
     from infra import stack
-    settings = _base(kafka_bootstrap_servers="127.0.0.1:19092", kafka_port=19092, kafka_controller_port=19093,
-                     cassandra_port=19042, cassandra_storage_port=17000, cassandra_jmx_port=17199,
-                     cassandra_heap="768M")
+    base = int(os.environ.get("ANIMEREC_TEST_PORT_BASE", "19000"))  # two test runs on one host: two bases
+    settings = _base(kafka_bootstrap_servers=f"127.0.0.1:{base + 92}", kafka_port=base + 92,
+                     kafka_controller_port=base + 93, cassandra_port=base + 42, cassandra_storage_port=base + 70,
+                     cassandra_jmx_port=base + 199, api_port=base + 800, cassandra_heap="768M",
+                     run_dir=PROJECT_ROOT / "run" / f"test-{base}")
     stack.stop_all(settings, report=lambda m: None)  # leftovers of an interrupted run
     shutil.rmtree(settings.run_dir, ignore_errors=True)
     try:
