@@ -58,13 +58,20 @@ def spark_session(settings: Settings | None = None, app_name: str = "animerec-ba
     return spark
 
 
+def _table_options(table: str, settings: Settings | None) -> dict[str, str]:
+    """Keyspace, table and contact point per operation: a session made for other settings still
+    reaches the right cluster (Spark keeps one session per process)."""
+    s = settings or get_settings()
+    return {"keyspace": s.cassandra_keyspace, "table": table,
+            "spark.cassandra.connection.host": ",".join(s.cassandra_contact_points),
+            "spark.cassandra.connection.port": str(s.cassandra_port)}
+
+
 def read_table(spark, table: str, settings: Settings | None = None):
     """A Cassandra table of the configured keyspace as a DataFrame (names from ``store.schema``)."""
-    s = settings or get_settings()
-    return spark.read.format(CASSANDRA_FORMAT).options(keyspace=s.cassandra_keyspace, table=table).load()
+    return spark.read.format(CASSANDRA_FORMAT).options(**_table_options(table, settings)).load()
 
 
 def write_table(df, table: str, settings: Settings | None = None) -> None:
     """Append ``df`` to a Cassandra table (upserts; columns must match the table's)."""
-    s = settings or get_settings()
-    df.write.format(CASSANDRA_FORMAT).options(keyspace=s.cassandra_keyspace, table=table).mode("append").save()
+    df.write.format(CASSANDRA_FORMAT).options(**_table_options(table, settings)).mode("append").save()

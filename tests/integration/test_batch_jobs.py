@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-
 pytestmark = pytest.mark.integration
 
 KEYSPACE = "batch_it"
@@ -21,14 +20,18 @@ K = 100
 
 @pytest.fixture(scope="module")
 def env(settings):
-    base = settings
+    """A scratch keyspace on the session's real Cassandra, the shared sample loaded."""
+    if not settings.ratings_csv.exists():
+        pytest.skip(f"no sample data at {settings.data_dir}")
     from batch.options import BatchOptions
     from batch.runner import Context
     from batch.sample import load_sample
     from store.cassandra import open_store
 
-    settings = base.model_copy(update={"cassandra_keyspace": KEYSPACE})
-    store = open_store(settings, migrate=True)
+    settings = settings.model_copy(update={"cassandra_keyspace": KEYSPACE})
+    store = open_store(settings, retries=10, migrate=True)
+    store.drop_keyspace()             # leftovers of an interrupted run
+    store.migrate()
     load_sample(store, settings)
     # a trending title: lots of fresh clicks on something nobody in the sample watches much
     now_ms = int(time.time() * 1000)
@@ -38,7 +41,7 @@ def env(settings):
     ctx = Context(settings, opts)
     yield settings, store, ctx
     ctx.close()
-    store.session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
+    store.drop_keyspace()
     store.close()
 
 
