@@ -39,10 +39,16 @@ class Resources:
                 state = self._set_catalog(Catalog.from_store(self.store))
             return state
 
+    @cached_property
+    def realtime(self):
+        from ranking.realtime import RealtimeCounts
+        return RealtimeCounts(self.store)
+
     def _set_catalog(self, catalog):
         from ranking.recommender import Recommender
         from ranking.registry import ModelRegistry
-        self._catalog_state = (time.monotonic(), catalog, Recommender(self.store, catalog, ModelRegistry(self.settings)))
+        recommender = Recommender(self.store, catalog, ModelRegistry(self.settings), realtime=self.realtime)
+        self._catalog_state = (time.monotonic(), catalog, recommender)
         return self._catalog_state
 
     def use_catalog(self, catalog) -> None:

@@ -18,12 +18,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--candidates", type=int, default=300)
     args = parser.parse_args(argv)
     from ranking.catalog import Catalog
+    from ranking.realtime import RealtimeCounts
     from ranking.recommender import Recommender
     from ranking.registry import ModelRegistry
     from store import open_store
     settings = get_settings()
     store = open_store(settings)
-    recommender = Recommender(store, Catalog.from_store(store), ModelRegistry(settings))
+    recommender = Recommender(store, Catalog.from_store(store), ModelRegistry(settings), realtime=RealtimeCounts(store))
     if recommender.model_version is None:
         raise SystemExit("no trained ranker: run `make train` first")
     rng = random.Random(3)

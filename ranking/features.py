@@ -58,17 +58,22 @@ def user_vector(profile: UserProfile, catalog: Catalog, items: np.ndarray) -> tu
     return scalars, np.zeros(len(catalog.genres), dtype=np.float32), -1.0
 
 
+_SOURCE_COLUMN = {source: j for j, source in enumerate(SOURCES)}
+
+
 def recall_signals(candidates: list[dict]) -> np.ndarray:
     """Per candidate: fused recall score, then per source 1/log2(1+rank) (0 when absent), and source count."""
-    out = np.zeros((len(candidates), 2 + len(SOURCES)), dtype=np.float32)
+    ranks = np.zeros((len(candidates), len(SOURCES)), dtype=np.float32)
     for i, c in enumerate(candidates):
-        ranks = c.get("ranks") or {c["source"]: 1}
-        out[i, 0] = c["score"] * 100.0  # fused reciprocal-rank scores are ~0.001-0.05
-        for j, source in enumerate(SOURCES):
-            if source in ranks:
-                out[i, 1 + j] = 1.0 / np.log2(1.0 + ranks[source])
-        out[i, -1] = len(ranks) / len(SOURCES)
-    return out
+        for source, rank in (c.get("ranks") or {c["source"]: 1}).items():
+            if source in _SOURCE_COLUMN:
+                ranks[i, _SOURCE_COLUMN[source]] = rank
+    present = ranks > 0
+    per_source = np.where(present, 1.0 / np.log2(1.0 + np.maximum(ranks, 1.0)), 0.0)
+    fused = np.fromiter((c["score"] for c in candidates), dtype=np.float32, count=len(candidates))
+    # fused reciprocal-rank scores are ~0.001-0.05
+    return np.concatenate([fused[:, None] * 100.0, per_source, present.sum(axis=1, keepdims=True) / len(SOURCES)],
+                          axis=1).astype(np.float32)
 
 
 def build_features(catalog: Catalog, items: np.ndarray, profile: UserProfile, candidates: list[dict],

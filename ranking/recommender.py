@@ -15,6 +15,7 @@ import numpy as np
 import recall
 from ranking.catalog import Catalog
 from ranking.features import UserProfile, build_features, item_features
+from ranking.realtime import RealtimeCounts
 from ranking.registry import ModelRegistry
 
 log = logging.getLogger("animerec.ranking")
@@ -24,9 +25,14 @@ class Recommender:
     CANDIDATES = 300
     RELOAD_EVERY_S = 30.0
 
-    def __init__(self, store, catalog: Catalog, registry: ModelRegistry | None = None, scorer=None):
-        """Scores with ``scorer`` when given, else with the registry's active model (reloaded as it changes)."""
+    def __init__(self, store, catalog: Catalog, registry: ModelRegistry | None = None, scorer=None,
+                 realtime: RealtimeCounts | None = None):
+        """Scores with ``scorer`` when given, else with the registry's active model (reloaded as it changes).
+
+        ``realtime``: where click/view counts come from (default: the store, per request).
+        """
         self.store, self.catalog = store, catalog
+        self.realtime = realtime
         self.items = item_features(catalog)
         self.registry = registry
         self._lock = threading.Lock()
@@ -63,7 +69,10 @@ class Recommender:
     def features(self, user_id: int, candidates: list[dict]) -> np.ndarray:
         profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in self.store.user_ratings(user_id))
         ids = [c["anime_id"] for c in candidates]
-        counts = {a: (r["clicks"] or 0, r["views"] or 0) for a, r in self.store.event_counts(ids).items()}
+        if self.realtime is not None:
+            counts = self.realtime.counts(ids)
+        else:
+            counts = {a: (r["clicks"] or 0, r["views"] or 0) for a, r in self.store.event_counts(ids).items()}
         return build_features(self.catalog, self.items, profile, candidates, counts)
 
     def score(self, user_id: int, candidates: list[dict]) -> np.ndarray:

@@ -37,3 +37,7 @@ class RecommendationReads(ABC):
     @abstractmethod
     def event_counts(self, anime_ids: Sequence[int]) -> dict[int, dict]:
         """anime_id -> ``{clicks, views}`` for titles that have any."""
+
+    @abstractmethod
+    def all_event_counts(self) -> dict[int, tuple[int, int]]:
+        """Every title's ``(clicks, views)`` (one row per title that had an event)."""

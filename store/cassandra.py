@@ -144,6 +144,11 @@ class CassandraStore(RecommendationReads):
                          list(anime_ids))
         return {r["anime_id"]: r for r in rows}
 
+    def all_event_counts(self) -> dict[int, tuple[int, int]]:
+        rows = self.session.execute(SimpleStatement(
+            f"SELECT anime_id, clicks, views FROM {self.keyspace}.anime_event_counts", fetch_size=5000), timeout=30)
+        return {r["anime_id"]: (r["clicks"] or 0, r["views"] or 0) for r in rows}
+
     # --- versioned batch outputs ---------------------------------------------------------
     def current_version(self, list_name: str) -> int | None:
         rows = self._all("SELECT version FROM {ks}.list_versions WHERE list_name = ?", list_name)

@@ -48,6 +48,9 @@ class MemoryStore(RecommendationReads):
     def event_counts(self, anime_ids: Sequence[int]) -> dict[int, dict]:
         return {}
 
+    def all_event_counts(self) -> dict[int, tuple[int, int]]:
+        return {}
+
 
 def _group(frame: pd.DataFrame, keys, columns: list[str]) -> dict:
     if frame.empty:
