@@ -21,8 +21,6 @@ K = 100
 @pytest.fixture(scope="module")
 def env(settings):
     """A scratch keyspace on the session's real Cassandra, the shared sample loaded."""
-    if not settings.ratings_csv.exists():
-        pytest.skip(f"no sample data at {settings.data_dir}")
     from batch.options import BatchOptions
     from batch.runner import Context
     from batch.sample import load_sample
@@ -64,7 +62,7 @@ def _versions(store, table):
         f"SELECT DISTINCT version, {PARTITION_KEYS[table]} FROM {table}")}
 
 
-def test_popularity_lists_and_atomic_swap(env, monkeypatch):
+def test_popularity_lists_and_atomic_swap(env):
     settings, store, ctx = env
     first = _run(ctx, "popularity")
     v1 = store.current_version("popular")
@@ -76,23 +74,28 @@ def test_popularity_lists_and_atomic_swap(env, monkeypatch):
     assert len(store.popular("genre:Action", limit=1000)) == settings.popular_list_size
     assert first.details["segments"] > 30
 
-    # the second build is fully written while readers still see the first; then the pointer flips
-    from batch import versions
-    original = versions.Build.publish
-    seen_before_flip = {}
+    # A reader polling while the second build runs sees the whole first list or the whole
+    # second one, never a partial or mixed list; then the pointer has flipped.
+    import threading
+    from store.cassandra import open_store
+    reader, seen, done = open_store(settings), [], threading.Event()
 
-    def checked_publish(self, rows):
-        seen_before_flip["current"] = store.current_version("popular")
-        seen_before_flip["new_rows"] = store.session.execute(
-            "SELECT count(*) AS n FROM popular_items WHERE version = %s AND segment = 'all'", (self.version,)).one()["n"]
-        return original(self, rows)
-
-    monkeypatch.setattr(versions.Build, "publish", checked_publish)
-    _run(ctx, "popularity")
+    def poll():
+        while not done.is_set():
+            rows = reader.popular("all", limit=1000)
+            seen.append((len(rows), len({r["rank"] for r in rows})))
+            done.wait(0.05)
+    thread = threading.Thread(target=poll)
+    thread.start()
+    try:
+        _run(ctx, "popularity")
+    finally:
+        done.set()
+        thread.join()
+        reader.close()
     v2 = store.current_version("popular")
-    assert seen_before_flip == {"current": v1, "new_rows": settings.popular_list_size}
+    assert seen and all(n == ranks == settings.popular_list_size for n, ranks in seen)
     assert v2 > v1 and _versions(store, "popular_items") == {v1, v2}     # previous one kept
-    monkeypatch.setattr(versions.Build, "publish", original)
     _run(ctx, "popularity")
     v3 = store.current_version("popular")
     assert _versions(store, "popular_items") == {v2, v3}                  # the oldest dropped
