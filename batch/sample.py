@@ -25,10 +25,11 @@ def read_synopses(path: Path) -> dict[int, str]:
     return {a: text for a, text in parse(path, "synopsis") if text}
 
 
-def read_catalog(settings: Settings) -> pd.DataFrame:
-    """Catalog plus ``synopsis`` column, as the content job reads it from Cassandra."""
-    anime = read_anime(settings.anime_csv)
-    synopses = read_synopses(settings.synopsis_csv) if settings.synopsis_csv.exists() else {}
+def read_catalog(settings: Settings, anime_csv: Path | None = None, synopsis_csv: Path | None = None) -> pd.DataFrame:
+    """Catalog plus ``synopsis`` column, as the content job reads it from Cassandra (files default to settings)."""
+    anime = read_anime(Path(anime_csv or settings.anime_csv))
+    synopsis_csv = Path(synopsis_csv or settings.synopsis_csv)
+    synopses = read_synopses(synopsis_csv) if synopsis_csv.exists() else {}
     return anime.assign(synopsis=anime["anime_id"].map(synopses))
 
 

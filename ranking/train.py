@@ -146,12 +146,8 @@ def main(argv: list[str] | None = None) -> None:
 def _inputs(args) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Ratings and catalog (with synopses) from the given CSV files, else from Cassandra."""
     if args.ratings:
-        from batch.sample import read_anime, read_ratings, read_synopses
-        settings = get_settings()
-        anime = read_anime(Path(args.anime or settings.anime_csv))
-        synopsis_csv = Path(args.synopsis or settings.synopsis_csv)
-        synopses = read_synopses(synopsis_csv) if synopsis_csv.exists() else {}
-        return read_ratings(Path(args.ratings)), anime.assign(synopsis=anime["anime_id"].map(synopses)), args.ratings
+        from batch.sample import read_catalog, read_ratings
+        return read_ratings(Path(args.ratings)), read_catalog(get_settings(), args.anime, args.synopsis), args.ratings
     from store import open_store
     store = open_store()
     try:

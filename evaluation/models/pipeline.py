@@ -25,13 +25,9 @@ def use_catalog(anime: Path | None, synopsis: Path | None = None) -> None:
 
 
 def _catalog_frame():
-    from batch.sample import read_anime, read_synopses
+    from batch.sample import read_catalog
     from infra.config import get_settings
-    settings = get_settings()
-    anime = read_anime(Path(_CATALOG_FILES["anime"] or settings.anime_csv))
-    synopsis_csv = Path(_CATALOG_FILES["synopsis"] or settings.synopsis_csv)
-    synopses = read_synopses(synopsis_csv) if synopsis_csv.exists() else {}
-    return anime.assign(synopsis=anime["anime_id"].map(synopses))
+    return read_catalog(get_settings(), _CATALOG_FILES["anime"], _CATALOG_FILES["synopsis"])
 
 
 class Pipeline(Recommender):
