@@ -45,9 +45,14 @@ class Resources:
         return RealtimeCounts(self.store)
 
     def _set_catalog(self, catalog):
-        from ranking.recommender import Recommender
-        from ranking.registry import ModelRegistry
-        recommender = Recommender(self.store, catalog, ModelRegistry(self.settings), realtime=self.realtime)
+        """A refresh hands the new catalog to the same recommender: its loaded model stays loaded."""
+        if self._catalog_state is None:
+            from ranking.recommender import Recommender
+            from ranking.registry import ModelRegistry
+            recommender = Recommender(self.store, catalog, ModelRegistry(self.settings), realtime=self.realtime)
+        else:
+            recommender = self._catalog_state[2]
+            recommender.use_catalog(catalog)
         self._catalog_state = (time.monotonic(), catalog, recommender)
         return self._catalog_state
 

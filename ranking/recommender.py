@@ -31,14 +31,26 @@ class Recommender:
 
         ``realtime``: where click/view counts come from (default: the store, per request).
         """
-        self.store, self.catalog = store, catalog
+        self.store = store
         self.realtime = realtime
-        self.items = item_features(catalog)
+        self.use_catalog(catalog)
         self.registry = registry
         self._lock = threading.Lock()
         self._checked_at = 0.0
         self._scorer = scorer
         self._version: str | None = "in-memory" if scorer is not None else None
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Serve a new catalog; the loaded model stays. Catalog and item features swap as one."""
+        self._view = (catalog, item_features(catalog))
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._view[0]
+
+    @property
+    def items(self):
+        return self._view[1]
 
     @property
     def model_version(self) -> str | None:
@@ -73,7 +85,8 @@ class Recommender:
             counts = self.realtime.counts(ids)
         else:
             counts = {a: (r["clicks"] or 0, r["views"] or 0) for a, r in self.store.event_counts(ids).items()}
-        return build_features(self.catalog, self.items, profile, candidates, counts)
+        catalog, items = self._view
+        return build_features(catalog, items, profile, candidates, counts)
 
     def score(self, user_id: int, candidates: list[dict]) -> np.ndarray:
         return self._scorer(self.features(user_id, candidates))
