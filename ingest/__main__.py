@@ -32,6 +32,16 @@ def _open_store(settings: Settings, migrate: bool):
     return open_store(settings, retries=3, migrate=migrate)
 
 
+def _open_store_or_report(settings: Settings, migrate: bool):
+    """The store, or None after saying on stderr why Cassandra (or the keyspace) cannot be used."""
+    try:
+        return _open_store(settings, migrate=migrate)
+    except Exception as exc:
+        print(f"error: cannot open keyspace {settings.cassandra_keyspace!r} at "
+              f"{settings.cassandra_contact_points}:{settings.cassandra_port}: {exc}", file=sys.stderr)
+        return None
+
+
 def _fmt_n(n: int) -> str:
     return f"{n:,}"
 
@@ -84,11 +94,8 @@ def cmd_load(args) -> int:
 
     store = None
     if not args.dry_run:
-        try:
-            store = _open_store(settings, migrate=True)
-        except Exception as exc:
-            print(f"error: cannot reach Cassandra at {settings.cassandra_contact_points}:{settings.cassandra_port}: "
-                  f"{exc}", file=sys.stderr)
+        store = _open_store_or_report(settings, migrate=True)
+        if store is None:
             return EXIT_STORE
     results: list[LoadResult] = []
     code = EXIT_OK
@@ -132,11 +139,8 @@ def cmd_status(args) -> int:
     from ingest.catalog import load_status
 
     settings = _settings(args)
-    try:
-        store = _open_store(settings, migrate=False)
-    except Exception as exc:
-        print(f"error: cannot open keyspace {settings.cassandra_keyspace!r} at {settings.cassandra_contact_points}: "
-              f"{exc}", file=sys.stderr)
+    store = _open_store_or_report(settings, migrate=False)
+    if store is None:
         return EXIT_STORE
     try:
         status = load_status(store, limit=args.limit)
