@@ -1,0 +1,135 @@
+"""Every name the platform shares between its stages, defined once.
+
+Kafka topics, Cassandra tables, batch jobs, recall sources and similarity signals are named
+here and read from here by every stage: the store's schema, the ingest producer, the
+streaming job, the batch jobs, the serving merge, the ranker's features and the
+configuration's validation. Adding a recall source is one entry in :data:`RECALL_SOURCES`.
+
+This module is pure data: it imports nothing of the project.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+# --- Kafka topics -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    event_kind: str
+    partitions: int = 3
+    # Events are keyed by user_id, so one user's events stay in order within a partition.
+    retention_ms: int = 7 * 24 * 3600 * 1000
+
+
+CLICKS = Topic("clicks", "click")
+VIEWS = Topic("views", "view")
+RATINGS = Topic("ratings", "rating")
+TOPICS = (CLICKS, VIEWS, RATINGS)
+TOPIC_OF_KIND = {t.event_kind: t for t in TOPICS}
+EVENT_KINDS = tuple(TOPIC_OF_KIND)
+
+
+# --- Cassandra tables (their CQL lives in store/cassandra/schema.py) ----------------------------
+class Tables:
+    ANIME = "anime"
+    RATINGS_BY_USER = "ratings_by_user"
+    ANIME_RATING_STATS = "anime_rating_stats"
+    EVENTS = "events"
+    USER_EVENTS = "user_events"
+    ANIME_EVENT_COUNTS = "anime_event_counts"
+    ANIME_EVENT_WINDOWS = "anime_event_windows"
+    LIST_VERSIONS = "list_versions"
+    POPULAR_ITEMS = "popular_items"
+    USER_CANDIDATES = "user_candidates"
+    SIMILAR_ITEMS = "similar_items"
+    LOAD_RUNS = "load_runs"
+    TRAINING_RUNS = "training_runs"
+
+
+# Versioned list kinds -> the table that holds their rows.
+LIST_TABLES = {"popular": Tables.POPULAR_ITEMS, "candidates": Tables.USER_CANDIDATES,
+               "similar": Tables.SIMILAR_ITEMS}
+
+
+# --- Similarity signals (neighbours of a title) --------------------------------------------------
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    weight: float      # weight in the fused /sim score
+    job: str           # the batch job that builds it
+
+    @property
+    def pointer(self) -> str:
+        return f"similar:{self.name}"
+
+
+SIGNALS = (Signal("cowatch", 1.0, "itemitem"), Signal("content", 0.7, "content"))
+
+
+# --- Recall sources ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RecallSource:
+    """One candidate source.
+
+    ``kind``: ``user`` (a per-user list built by a batch job), ``seed`` (neighbours of the
+    titles the user just interacted with, assembled at request time from the signals),
+    ``popular`` (the popularity list, a filler for everyone). ``weight`` is its weight in the
+    reciprocal-rank merge; ``feature`` the ranker's column for its rank.
+    """
+
+    name: str
+    kind: str
+    weight: float
+    job: str | None = None
+
+    @property
+    def pointer(self) -> str | None:
+        if self.kind == "user":
+            return f"candidates:{self.name}"
+        if self.kind == "popular":
+            return "popular"
+        return None
+
+    @property
+    def feature(self) -> str:
+        return f"source_{self.name}"
+
+    @property
+    def trainable(self) -> bool:
+        """Built offline for ranker training and evaluation (a batch list)."""
+        return self.kind == "user"
+
+
+# Weights follow the sources' measured recall on the sample's held-out split (ALS and EASE
+# best, then item-item, content and popularity as tails); ``recent`` -- neighbours of what the
+# user clicked moments ago -- cannot be measured offline and is set just above ALS by judgement.
+RECALL_SOURCES = (
+    RecallSource("popular", "popular", 0.1, job="popularity"),
+    RecallSource("als", "user", 1.0, job="als"),
+    RecallSource("ease", "user", 1.2, job="ease"),
+    RecallSource("itemitem", "user", 0.5, job="itemitem"),
+    RecallSource("content", "user", 0.2, job="content"),
+    RecallSource("recent", "seed", 1.2),
+)
+SOURCE = {s.name: s for s in RECALL_SOURCES}
+SOURCE_NAMES = tuple(SOURCE)
+USER_SOURCES = tuple(s.name for s in RECALL_SOURCES if s.kind == "user")
+SEED_SOURCE = next(s.name for s in RECALL_SOURCES if s.kind == "seed")
+POPULAR_SOURCE = next(s.name for s in RECALL_SOURCES if s.kind == "popular")
+SOURCE_WEIGHTS = {s.name: s.weight for s in RECALL_SOURCES}
+SIGNAL_WEIGHTS = {s.name: s.weight for s in SIGNALS}
+
+
+# --- Batch jobs (module batch.<name>), in the order a full run takes them ------------------------
+JOBS = ("popularity", "stats", "ease", "als", "itemitem", "content")
+
+
+def source_built_by(job: str) -> RecallSource:
+    """The per-user recall source a batch job builds."""
+    return next(s for s in RECALL_SOURCES if s.job == job and s.kind == "user")
+
+
+def signal_built_by(job: str) -> Signal:
+    """The similarity signal a batch job builds."""
+    return next(s for s in SIGNALS if s.job == job)

@@ -1,0 +1,299 @@
+"""The one configuration object of animerec.
+
+``Settings`` has a few top-level paths and one section per concern (``kafka``, ``cassandra``,
+``api``, ``flink``, ``spark``, ``batch``, ``ranker``). Every value has a default that runs the
+whole stack on loopback; each is overridden by an environment variable
+``ANIMEREC_<SECTION>_<FIELD>`` (``ANIMEREC_KAFKA_BOOTSTRAP_SERVERS``, ``ANIMEREC_BATCH_ALS_RANK``)
+or ``ANIMEREC_<FIELD>`` for the top-level ones (``ANIMEREC_DATA_DIR``), and the conventional
+``KAFKA_BOOTSTRAP_SERVERS`` / ``CASSANDRA_CONTACT_POINTS`` work too. One batch job's schedule is
+``ANIMEREC_BATCH_SCHEDULE_<JOB>``. An ``ANIMEREC_*`` variable that names nothing here is an
+error that names it (a typo must not silently run the defaults); ``ANIMEREC_TEST_*`` belong
+to the test suite and are left alone.
+
+Library code never reads the environment or a global: entry points build one ``Settings``
+(:func:`load_settings`) and pass it down.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from config import registry
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "ANIMEREC_"
+IGNORED_PREFIXES = ("ANIMEREC_TEST_",)           # read by the test suite, not by the platform
+ALIASES = {"KAFKA_BOOTSTRAP_SERVERS": ("kafka", "bootstrap_servers"),
+           "CASSANDRA_CONTACT_POINTS": ("cassandra", "contact_points")}
+
+
+def _split_list(value):
+    if isinstance(value, str) and not value.lstrip().startswith("["):
+        return [h.strip() for h in value.split(",") if h.strip()]
+    return value
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class KafkaSettings(Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    port: int = Field(9092, ge=1, le=65535, description="the local broker's port (launcher)")
+    controller_port: int = Field(9093, ge=1, le=65535)
+    request_timeout_ms: int = Field(10_000, ge=100)
+    replication_factor: int = Field(1, ge=1, description="of the topics the platform creates")
+
+
+class CassandraSettings(Section):
+    contact_points: Annotated[list[str], NoDecode] = ["127.0.0.1"]
+    port: int = Field(9042, ge=1, le=65535)
+    keyspace: str = Field("animerec", pattern=r"^[a-z][a-z0-9_]{0,47}$")
+    replication_factor: int = Field(1, ge=1)
+    heap: str = Field("1G", pattern=r"^[0-9]+[MG]$", description="the local node's JVM heap (launcher)")
+    storage_port: int = Field(7000, ge=1, le=65535)
+    jmx_port: int = Field(7199, ge=1, le=65535)
+
+    _split = field_validator("contact_points", mode="before")(lambda cls, v: _split_list(v))
+
+
+class ApiSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(2, ge=1)
+    threads: int = Field(4, ge=1)
+    admin_token: SecretStr | None = Field(None, description="Bearer token for /admin routes; unset = open")
+
+
+class FlinkSettings(Section):
+    jobmanager: str = Field("", pattern=r"^([A-Za-z0-9_.-]+:[0-9]+)?$",
+                            description="host:port of a Flink cluster; empty = a local PyFlink cluster")
+    parallelism: int = Field(1, ge=1)
+    checkpoint_interval_ms: int = Field(5_000, ge=100)
+
+
+class SparkSettings(Section):
+    master: str = "local[*]"
+    driver_memory: str = "2g"
+    shuffle_partitions: int = Field(8, ge=1)
+
+
+class BatchSettings(Section):
+    candidates_per_source: int = Field(300, ge=1, description="per user and source in user_candidates")
+    similar_per_item: int = Field(50, ge=1, description="per title and signal in similar_items")
+    scoring_neighbours: int = Field(100, ge=1, description="neighbours per title used to score users")
+    popular_list_size: int = Field(300, ge=1, le=5000)
+    popular_half_life_hours: float = Field(24.0, gt=0, description="recency decay of streamed events")
+    popular_trend_weight: float = Field(0.3, ge=0, le=1, description="share of popularity from recent events")
+    als_rank: int = Field(64, ge=1)
+    als_iterations: int = Field(12, ge=1)
+    als_reg: float = Field(0.1, ge=0)
+    als_alpha: float = Field(5.0, ge=0, description="2..10 measured alike; 20+ loses recall@100")
+    cowatch_shrinkage: float = Field(20.0, ge=0)
+    cowatch_min_common: int = Field(2, ge=1)
+    content_text_weight: float = Field(0.55, ge=0)
+    content_genre_weight: float = Field(0.30, ge=0)
+    content_type_weight: float = Field(0.10, ge=0)
+    content_episodes_weight: float = Field(0.05, ge=0)
+    schedule: str = Field("3600", description="seconds between runs, or a cron expression")
+    schedules: dict[str, str] = Field(default_factory=dict, description="per job (ANIMEREC_BATCH_SCHEDULE_<JOB>)")
+    jobs: Annotated[list[str], NoDecode] = Field(list(registry.JOBS), description="jobs the scheduler runs")
+    run_at_start: bool = Field(False, description="the scheduler runs every job once when it starts")
+
+    _split = field_validator("jobs", mode="before")(lambda cls, v: _split_list(v))
+
+    @field_validator("jobs")
+    @classmethod
+    def _known_jobs(cls, value: list[str]) -> list[str]:
+        unknown = [j for j in value if j not in registry.JOBS]
+        if unknown:
+            raise ValueError(f"unknown batch job(s) {unknown}; choose from {', '.join(registry.JOBS)}")
+        return value
+
+    @field_validator("schedules")
+    @classmethod
+    def _known_schedules(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = [j for j in value if j not in registry.JOBS]
+        if unknown:
+            raise ValueError(f"schedule for unknown batch job(s) {unknown}; choose from {', '.join(registry.JOBS)}")
+        return value
+
+    @property
+    def neighbours_k(self) -> int:
+        """Neighbours computed per title: enough to store and to score users with."""
+        return max(self.similar_per_item, self.scoring_neighbours)
+
+    def schedule_for(self, job: str) -> str:
+        return self.schedules.get(job, self.schedule)
+
+
+class RankerSettings(Section):
+    sources: Annotated[list[str], NoDecode] = Field(list(registry.USER_SOURCES),
+                                                   description="recall sources built for training")
+    max_users: int = Field(2500, ge=10)
+    epochs: int = Field(6, ge=1)
+    seed: int = 42
+
+    _split = field_validator("sources", mode="before")(lambda cls, v: _split_list(v))
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, value: list[str]) -> list[str]:
+        unknown = [s for s in value if s not in registry.USER_SOURCES]
+        if unknown or not value:
+            raise ValueError(f"ranker sources must be among {', '.join(registry.USER_SOURCES)}; got {value}")
+        return value
+
+
+SECTIONS = {"kafka": KafkaSettings, "cassandra": CassandraSettings, "api": ApiSettings, "flink": FlinkSettings,
+            "spark": SparkSettings, "batch": BatchSettings, "ranker": RankerSettings}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="forbid", validate_default=True)
+
+    kafka: KafkaSettings = KafkaSettings()
+    cassandra: CassandraSettings = CassandraSettings()
+    api: ApiSettings = ApiSettings()
+    flink: FlinkSettings = FlinkSettings()
+    spark: SparkSettings = SparkSettings()
+    batch: BatchSettings = BatchSettings()
+    ranker: RankerSettings = RankerSettings()
+
+    # Which services the local launcher runs; name none to use the clusters configured above.
+    local_services: Annotated[list[str], NoDecode] = ["kafka", "cassandra"]
+    # Where things live
+    run_dir: Path = PROJECT_ROOT / "run"
+    cache_dir: Path = PROJECT_ROOT / ".cache"
+    data_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "anime"
+    model_dir: Path | None = Field(None, description="default <run_dir>/models")
+    evaluation_dir: Path | None = Field(None, description="default <run_dir>/evaluation")
+
+    _split = field_validator("local_services", mode="before")(lambda cls, v: _split_list(v))
+
+    @field_validator("local_services")
+    @classmethod
+    def _known_services(cls, value: list[str]) -> list[str]:
+        unknown = set(value) - {"kafka", "cassandra"}
+        if unknown:
+            raise ValueError(f"unknown local services {sorted(unknown)}; choose from kafka, cassandra")
+        return value
+
+    @model_validator(mode="after")
+    def _derived_dirs(self) -> "Settings":
+        if self.model_dir is None:
+            self.model_dir = self.run_dir / "models"
+        if self.evaluation_dir is None:
+            self.evaluation_dir = self.run_dir / "evaluation"
+        return self
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return init_settings, EnvironmentSource(settings_cls)
+
+    # --- derived values ---------------------------------------------------------------------
+    @property
+    def anime_csv(self) -> Path:
+        return self.data_dir / "anime.csv"
+
+    @property
+    def ratings_csv(self) -> Path:
+        return self.data_dir / "rating_sample.csv"
+
+    @property
+    def synopsis_csv(self) -> Path:
+        return self.data_dir / "anime_with_synopsis.csv"
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.cache_dir / "lib"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api.host}:{self.api.port}"
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as ANIMEREC_* variables, for child processes (read back to equal settings)."""
+        env: dict[str, str] = {}
+
+        def put(name: str, value: Any) -> None:
+            if value is None:
+                return
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[PREFIX + name.upper()] = ",".join(value) if isinstance(value, list) else str(value)
+
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name not in SECTIONS:
+                put(name, value)
+                continue
+            for field in type(value).model_fields:
+                if name == "batch" and field == "schedules":
+                    for job, spec in value.schedules.items():
+                        put(f"batch_schedule_{job}", spec)
+                else:
+                    put(f"{name}_{field}", getattr(value, field))
+        return env
+
+
+class EnvironmentSource(PydanticBaseSettingsSource):
+    """``ANIMEREC_*`` variables (and the conventional aliases) -> nested settings; unknown names are errors."""
+
+    def get_field_value(self, field, field_name):  # required by the base class; __call__ does the work
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return environment_values(os.environ)
+
+
+def environment_values(environ) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    top_level = {n for n in Settings.model_fields if n not in SECTIONS}
+    unknown = []
+
+    def put(section: str | None, field: str, value: str) -> None:
+        if section is None:
+            values[field] = value
+        else:
+            values.setdefault(section, {})[field] = value
+
+    for name, (section, field) in ALIASES.items():
+        if name in environ and PREFIX + name not in environ:
+            put(section, field, environ[name])
+    for name, value in environ.items():
+        if not name.startswith(PREFIX) or name.startswith(IGNORED_PREFIXES):
+            continue
+        key = name[len(PREFIX):].lower()
+        if key in top_level:
+            put(None, key, value)
+            continue
+        section = next((s for s in SECTIONS if key.startswith(s + "_")), None)
+        field = key[len(section) + 1:] if section else ""
+        if section and field in SECTIONS[section].model_fields and field != "schedules":
+            put(section, field, value)
+        elif section == "batch" and field.startswith("schedule_") and field[len("schedule_"):]:
+            values.setdefault("batch", {}).setdefault("schedules", {})[field[len("schedule_"):]] = value
+        else:
+            unknown.append(name)
+    if unknown:
+        raise ValueError(f"unknown configuration variable(s): {', '.join(sorted(unknown))}. Known: "
+                         f"{', '.join(sorted(known_variables()))}")
+    return values
+
+
+def known_variables() -> list[str]:
+    names = [PREFIX + n.upper() for n in Settings.model_fields if n not in SECTIONS]
+    for section, model in SECTIONS.items():
+        names += [f"{PREFIX}{section.upper()}_{f.upper()}" for f in model.model_fields if f != "schedules"]
+    return names + [f"{PREFIX}BATCH_SCHEDULE_<JOB>", *ALIASES]
+
+
+def load_settings(**overrides) -> Settings:
+    """The settings of this process: environment, then ``overrides`` (nested dicts per section)."""
+    return Settings(**overrides)
