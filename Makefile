@@ -20,19 +20,19 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 install: $(STAMP)
-	$(PY) -m infra fetch-jars
+	$(PY) -m ops fetch-jars
 
 up: install
-	$(PY) -m infra up
+	$(PY) -m ops up
 
 down:
-	@test -x $(PY) && $(PY) -m infra down || true
+	@test -x $(PY) && $(PY) -m ops down || true
 
 status: $(STAMP)
-	$(PY) -m infra status
+	$(PY) -m ops status
 
 logs: $(STAMP)
-	$(PY) -m infra logs
+	$(PY) -m ops logs
 
 test: install
 	$(PY) -m pytest -q tests/unit
@@ -52,7 +52,7 @@ batch: $(STAMP)
 	$(PY) -m batch run
 
 train: $(STAMP)
-	$(PY) -m ranking.train
+	$(PY) -m training run
 
 evaluate: $(STAMP)
 	$(PY) -m evaluation

@@ -2,8 +2,8 @@ import socket
 
 import pytest
 
-from infra.config import Settings
-from infra.services import KafkaService
+from config import Settings
+from ops.services import KafkaService
 
 
 def test_a_service_refuses_ports_another_process_holds(tmp_path):
@@ -11,7 +11,7 @@ def test_a_service_refuses_ports_another_process_holds(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        service = KafkaService(Settings(run_dir=tmp_path, kafka_port=port, kafka_controller_port=port + 1))
+        service = KafkaService(Settings(run_dir=tmp_path, kafka={"port": port, "controller_port": port + 1}))
         with pytest.raises(RuntimeError, match="already in use"):
             service.start()
         assert not service.running()

@@ -1,4 +1,4 @@
-"""``animerec`` (also ``python -m infra``): bring the stack up, down, and look at it."""
+"""``animerec`` (also ``python -m ops``): bring the stack up, down, and look at it."""
 from __future__ import annotations
 
 import sys
@@ -6,8 +6,10 @@ import time
 
 import click
 
-from infra import fetch, stack
-from infra.config import get_settings
+from config import load_settings
+from jars import fetch
+from ops import stack
+from store import open_store
 
 
 @click.group()
@@ -18,22 +20,22 @@ def main() -> None:
 @main.command("fetch-jars")
 def fetch_jars() -> None:
     """Fetch the pinned service jars from Maven Central (cached, checksums verified)."""
-    fetch.fetch_all()
+    fetch.fetch_all(load_settings())
 
 
 @main.command()
 def migrate() -> None:
     """Create the keyspace and tables (idempotent)."""
-    from store import open_store
-    tables = open_store(get_settings(), retries=10, migrate=True).migrate()
-    click.echo(f"schema up to date: {', '.join(tables)}")
+    settings = load_settings()
+    open_store(settings, retries=10, migrate=True).close()
+    click.echo(f"schema of keyspace {settings.cassandra.keyspace} up to date")
 
 
 @main.command()
 @click.option("--skip-data", is_flag=True, help="Start services only; do not load data, build or train.")
 def up(skip_data: bool) -> None:
     """Start the whole stack on the real data and serve the API."""
-    settings = get_settings()
+    settings = load_settings()
     started = time.monotonic()
     stack.start_infra(settings)
     if not skip_data:
@@ -47,9 +49,17 @@ def up(skip_data: bool) -> None:
 
 
 @main.command()
+def prepare() -> None:
+    """Topics, schema, the data, the recall lists and a first ranker (no roles started): a one-shot setup."""
+    settings = load_settings()
+    stack.start_infra(settings)
+    stack.prepare_data(settings)
+
+
+@main.command()
 def down() -> None:
     """Stop every process of the stack."""
-    stack.stop_all(get_settings())
+    stack.stop_all(load_settings())
     click.echo("stopped")
 
 
@@ -57,7 +67,7 @@ def down() -> None:
 def status() -> None:
     """Each service's state; exit 1 if any is not healthy."""
     unhealthy = 0
-    for service in stack.all_services(get_settings()):
+    for service in stack.all_services(load_settings()):
         state = service.status()
         unhealthy += state != "healthy"
         click.echo(f"{service.name:<10} {state:<20} pid={service.pid() or '-':<8} log={service.log_file}")
@@ -69,7 +79,7 @@ def status() -> None:
 @click.argument("names", nargs=-1)
 def logs(lines: int, names: tuple[str, ...]) -> None:
     """The last lines of each service's log (optionally only NAMES)."""
-    for service in stack.all_services(get_settings()):
+    for service in stack.all_services(load_settings()):
         if not names or service.name in names:
             click.echo(f"==> {service.log_file} <==\n{service.log_tail(lines)}\n")
 

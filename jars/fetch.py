@@ -1,6 +1,6 @@
 """Fetch the service jars from Maven Central, once, checksum-verified.
 
-Each folder under ``infra/jars/`` holds a packaging=pom ``pom.xml`` naming one service's
+Each folder under ``jars/`` holds a packaging=pom ``pom.xml`` naming one service's
 artifacts at pinned versions. Maven resolves them (``--strict-checksums`` fails on a
 checksum mismatch) into ``<cache_dir>/lib/<name>``; a stamp of the pom's hash makes later
 runs a no-op until the pom changes.
@@ -12,9 +12,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from infra.config import get_settings
+from config import Settings
 
-JARS_DIR = Path(__file__).resolve().parent / "jars"
+JARS_DIR = Path(__file__).resolve().parent
 COMPONENTS = tuple(sorted(p.name for p in JARS_DIR.iterdir() if (p / "pom.xml").exists()))
 
 
@@ -22,19 +22,19 @@ def _pom_hash(component: str) -> str:
     return hashlib.sha256((JARS_DIR / component / "pom.xml").read_bytes()).hexdigest()
 
 
-def lib_path(component: str) -> Path:
-    return get_settings().lib_dir / component
+def lib_path(settings: Settings, component: str) -> Path:
+    return settings.lib_dir / component
 
 
-def is_fetched(component: str) -> bool:
-    stamp = lib_path(component) / ".pom-sha256"
+def is_fetched(settings: Settings, component: str) -> bool:
+    stamp = lib_path(settings, component) / ".pom-sha256"
     return stamp.exists() and stamp.read_text().strip() == _pom_hash(component)
 
 
-def fetch(component: str) -> Path:
+def fetch(settings: Settings, component: str) -> Path:
     """Make sure the jars of ``component`` are in the cache; return their folder."""
-    target = lib_path(component)
-    if is_fetched(component):
+    target = lib_path(settings, component)
+    if is_fetched(settings, component):
         return target
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
@@ -49,18 +49,14 @@ def fetch(component: str) -> Path:
     return target
 
 
-def classpath(component: str) -> str:
-    return ":".join(str(p) for p in sorted(fetch(component).glob("*.jar")))
+def classpath(settings: Settings, component: str) -> str:
+    return ":".join(str(p) for p in jars(settings, component))
 
 
-def jars(component: str) -> list[Path]:
-    return sorted(fetch(component).glob("*.jar"))
+def jars(settings: Settings, component: str) -> list[Path]:
+    return sorted(fetch(settings, component).glob("*.jar"))
 
 
-def fetch_all() -> None:
+def fetch_all(settings: Settings) -> None:
     for component in COMPONENTS:
-        print(f"jars: {component} -> {fetch(component)}", flush=True)
-
-
-if __name__ == "__main__":
-    fetch_all()
+        print(f"jars: {component} -> {fetch(settings, component)}", flush=True)

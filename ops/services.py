@@ -1,8 +1,8 @@
 """Local launcher: each service of the stack as a background process under one run dir.
 
-``Service`` is the small interface (start, stop, healthy); ``JavaService`` runs a jar-based
-server (Kafka, Cassandra), ``PythonService`` one of our own roles (streaming job, batch
-scheduler, API). Every process gets its own session, a pid file and a log under
+``Service`` is the small interface (start, stop, healthy); ``KafkaService`` and
+``CassandraService`` run the jar-based servers, ``PythonService`` one of our own roles
+(streaming job, batch scheduler, trainer, API), each one process. Every process gets its own session, a pid file and a log under
 ``<run_dir>/<name>/``, so ``stop`` can end the whole process group and leave nothing behind.
 """
 from __future__ import annotations
@@ -18,8 +18,12 @@ import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from infra import fetch
-from infra.config import PROJECT_ROOT, Settings, get_settings
+import requests
+
+from config import PROJECT_ROOT, Settings
+from ingest.topics import broker_ready, ensure_topics
+from jars import fetch
+from streaming.status import job_is_running
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
 
@@ -65,8 +69,8 @@ class Service(ABC):
     name: str
     start_timeout_s: float = 120.0
 
-    def __init__(self, settings: Settings | None = None):
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings):
+        self.settings = settings
         self.dir = self.settings.run_dir / self.name
         self.pid_file = self.dir / "pid"
         self.log_file = self.dir / f"{self.name}.log"
@@ -110,7 +114,7 @@ class Service(ABC):
         busy = [port for port in self.ports() if port_open("127.0.0.1", port)]
         if busy:
             raise RuntimeError(f"{self.name}: port(s) {busy} already in use by another process; "
-                               f"stop it or choose other ports (infra/config.py)")
+                               f"stop it or choose other ports (config/settings.py)")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.prepare()
         with open(self.log_file, "ab") as log:
@@ -206,12 +210,12 @@ class KafkaService(Service):
     start_timeout_s = 90.0
 
     def ports(self) -> list[int]:
-        return [self.settings.kafka_port, self.settings.kafka_controller_port]
+        return [self.settings.kafka.port, self.settings.kafka.controller_port]
 
     def prepare(self) -> None:
         s = self.settings
         props = self.dir / "server.properties"
-        props.write_text(_render("kafka.properties.tmpl", port=s.kafka_port, controller_port=s.kafka_controller_port,
+        props.write_text(_render("kafka.properties.tmpl", port=s.kafka.port, controller_port=s.kafka.controller_port,
                                  listen_host="127.0.0.1", advertised_host="127.0.0.1", data_dir=self.dir / "data"))
         if not (self.dir / "data" / "meta.properties").exists():
             subprocess.run(self._java("kafka.tools.StorageTool", "format", "-t", str(uuid.uuid4()), "-c", str(props),
@@ -219,19 +223,17 @@ class KafkaService(Service):
 
     def _java(self, main: str, *args: str) -> list[str]:
         return ["java", "-Xms256m", "-Xmx512m", "-XX:+UseG1GC", f"-Dlog4j.configuration=file:{CONF_DIR / 'log4j.properties'}",
-                "-Dkafka.logs.dir=" + str(self.dir), "-cp", fetch.classpath("kafka"), main, *args]
+                "-Dkafka.logs.dir=" + str(self.dir), "-cp", fetch.classpath(self.settings, "kafka"), main, *args]
 
     def command(self) -> list[str]:
         return self._java("kafka.Kafka", str(self.dir / "server.properties"))
 
     def healthy(self) -> bool:
-        if not port_open("127.0.0.1", self.settings.kafka_port):
+        if not port_open("127.0.0.1", self.settings.kafka.port):
             return False
-        from ingest.topics import broker_ready
         return broker_ready(self.settings)
 
     def after_start(self) -> None:
-        from ingest.topics import ensure_topics
         ensure_topics(self.settings)
 
 
@@ -241,29 +243,29 @@ class CassandraService(Service):
 
     def ports(self) -> list[int]:
         s = self.settings
-        return [s.cassandra_port, s.cassandra_storage_port, s.cassandra_jmx_port]
+        return [s.cassandra.port, s.cassandra.storage_port, s.cassandra.jmx_port]
 
     def prepare(self) -> None:
         s = self.settings
         (self.dir / "cassandra.yaml").write_text(_render(
-            "cassandra.yaml.tmpl", storage_port=s.cassandra_storage_port, native_port=s.cassandra_port,
+            "cassandra.yaml.tmpl", storage_port=s.cassandra.storage_port, native_port=s.cassandra.port,
             rpc_address="127.0.0.1", data_dir=self.dir / "data"))
 
     def command(self) -> list[str]:
-        lib = fetch.fetch("cassandra")
+        lib = fetch.fetch(self.settings, "cassandra")
         jamm = next(lib.glob("jamm-*.jar"))
-        heap = self.settings.cassandra_heap
+        heap = self.settings.cassandra.heap
         return ["java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-Xss512k", f"-javaagent:{jamm}",
                 *_JAVA17_CASSANDRA_FLAGS,
                 f"-Dcassandra.config=file://{self.dir / 'cassandra.yaml'}",
                 f"-Dcassandra.storagedir={self.dir / 'data'}", f"-Dcassandra.logdir={self.dir}",
                 f"-Dlogback.configurationFile={CONF_DIR / 'logback.xml'}",
-                "-Dcassandra-foreground=yes", f"-Dcassandra.jmx.local.port={self.settings.cassandra_jmx_port}",
+                "-Dcassandra-foreground=yes", f"-Dcassandra.jmx.local.port={self.settings.cassandra.jmx_port}",
                 "-Dcassandra.skip_wait_for_gossip_to_settle=0", "-Dcassandra.superuser_setup_delay_ms=0",
-                "-cp", fetch.classpath("cassandra"), "org.apache.cassandra.service.CassandraDaemon"]
+                "-cp", fetch.classpath(self.settings, "cassandra"), "org.apache.cassandra.service.CassandraDaemon"]
 
     def healthy(self) -> bool:
-        return port_open(self.settings.cassandra_contact_points[0], self.settings.cassandra_port)
+        return port_open(self.settings.cassandra.contact_points[0], self.settings.cassandra.port)
 
 
 class PythonService(Service):
@@ -287,7 +289,6 @@ class StreamingService(PythonService):
     start_timeout_s = 180.0
 
     def healthy(self) -> bool:
-        from streaming.job import job_is_running
         return job_is_running(self.settings)
 
 
@@ -299,27 +300,36 @@ class SchedulerService(PythonService):
         return self.running()
 
 
+class TrainerService(PythonService):
+    """Executes queued training requests (``POST /admin/train``), one at a time."""
+
+    name = "trainer"
+    module = "training"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module, "worker"]
+
+    def healthy(self) -> bool:
+        return self.running()
+
+
 class ApiService(PythonService):
     name = "api"
     start_timeout_s = 90.0
 
     def ports(self) -> list[int]:
-        return [self.settings.api_port]
+        return [self.settings.api.port]
 
     def command(self) -> list[str]:
         s = self.settings
-        return [sys.executable, "-m", "gunicorn", "--bind", f"{s.api_host}:{s.api_port}", "--workers",
-                str(s.api_workers), "--threads", "4", "--timeout", "60", "api.wsgi:app"]
+        return [sys.executable, "-m", "gunicorn", "--bind", f"{s.api.host}:{s.api.port}", "--workers",
+                str(s.api.workers), "--threads", str(s.api.threads), "--timeout", "60", "api.wsgi:app"]
 
     def healthy(self) -> bool:
-        if not port_open(self.settings.api_host, self.settings.api_port):
+        if not port_open(self.settings.api.host, self.settings.api.port):
             return False
-        import requests
         try:
             return requests.get(self.settings.api_url + "/health", timeout=2).status_code in (200, 503)
         except requests.RequestException:
             return False
 
-
-INFRA_SERVICES = (KafkaService, CassandraService)
-APP_SERVICES = (StreamingService, SchedulerService, ApiService)

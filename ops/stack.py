@@ -4,10 +4,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from infra import fetch
-from infra.config import Settings
-from infra.services import (ApiService, CassandraService, KafkaService, SchedulerService, Service,
-                            StreamingService, run_stage)
+from config import Settings
+from ingest.topics import ensure_topics
+from jars import fetch
+from ops.services import (ApiService, CassandraService, KafkaService, SchedulerService, Service,
+                          StreamingService, TrainerService, run_stage)
+from ranking.registry import ModelRegistry
+from store import open_store
 
 Report = Callable[[str], None]
 
@@ -22,7 +25,7 @@ def infra_services(settings: Settings) -> list[Service]:
 
 
 def app_services(settings: Settings) -> list[Service]:
-    return [StreamingService(settings), SchedulerService(settings), ApiService(settings)]
+    return [StreamingService(settings), SchedulerService(settings), TrainerService(settings), ApiService(settings)]
 
 
 def all_services(settings: Settings) -> list[Service]:
@@ -31,9 +34,7 @@ def all_services(settings: Settings) -> list[Service]:
 
 def start_infra(settings: Settings, report: Report = _print) -> None:
     """Start local Kafka and Cassandra (those in settings.local_services), then topics and schema."""
-    from ingest.topics import ensure_topics
-    from store import open_store
-    fetch.fetch_all()
+    fetch.fetch_all(settings)
     services = infra_services(settings)
     for service in services:  # start all, then wait: Cassandra's long boot overlaps Kafka's
         report(f"starting {service.name}")
@@ -48,8 +49,6 @@ def start_infra(settings: Settings, report: Report = _print) -> None:
 
 def prepare_data(settings: Settings, report: Report = _print) -> None:
     """Load the data, build the recall lists, train a ranker: each only where not done already."""
-    from ranking.registry import ModelRegistry
-    from store import open_store
     report(f"loading catalog and ratings from {settings.data_dir} (unchanged files are skipped)")
     run_stage(settings, "ingest", "load")
     store = open_store(settings)
@@ -61,7 +60,7 @@ def prepare_data(settings: Settings, report: Report = _print) -> None:
         store.close()
     if ModelRegistry(settings).active() is None:
         report("training the ranker (TensorFlow)")
-        run_stage(settings, "ranking.train")
+        run_stage(settings, "training", "run")
 
 
 def start_apps(settings: Settings, report: Report = _print, services: list[Service] | None = None) -> None:
