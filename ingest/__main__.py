@@ -16,19 +16,19 @@ import os
 import sys
 from pathlib import Path
 
-from infra.config import Settings, get_settings
+from config import Settings, load_settings
 
 EXIT_OK, EXIT_STORE, EXIT_UNUSABLE = 0, 1, 2
 
 
 def _settings(args) -> Settings:
     if getattr(args, "keyspace", None):
-        return Settings(cassandra_keyspace=args.keyspace)
-    return get_settings()
+        return load_settings(cassandra={"keyspace": args.keyspace})
+    return load_settings()
 
 
 def _open_store(settings: Settings, migrate: bool):
-    from store.cassandra import open_store
+    from store import open_store
     return open_store(settings, retries=3, migrate=migrate)
 
 
@@ -37,8 +37,8 @@ def _open_store_or_report(settings: Settings, migrate: bool):
     try:
         return _open_store(settings, migrate=migrate)
     except Exception as exc:
-        print(f"error: cannot open keyspace {settings.cassandra_keyspace!r} at "
-              f"{settings.cassandra_contact_points}:{settings.cassandra_port}: {exc}", file=sys.stderr)
+        print(f"error: cannot open keyspace {settings.cassandra.keyspace!r} at "
+              f"{settings.cassandra.contact_points}:{settings.cassandra.port}: {exc}", file=sys.stderr)
         return None
 
 
@@ -146,7 +146,7 @@ def cmd_status(args) -> int:
         status = load_status(store, limit=args.limit)
     finally:
         store.close()
-    print(f"load manifest of keyspace {settings.cassandra_keyspace!r} (newest first)")
+    print(f"load manifest of keyspace {settings.cassandra.keyspace!r} (newest first)")
     for dataset, runs in status.items():
         if not runs:
             print(f"\n{dataset}: never loaded")

@@ -25,26 +25,20 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cassandra import OperationTimedOut, RequestExecutionException
-from cassandra.cluster import NoHostAvailable
-from cassandra.connection import ConnectionException
-
 from ingest.csv_rows import FORMATS, CsvParser, FormatError, ParseReport, Rejection, file_sha256
+from store import StoreUnavailable
 
 DATASETS = ("anime", "synopsis", "ratings")  # the order a full load runs in
 DEFAULT_BATCH_ROWS = 5_000
 RETRY_BACKOFF_S = 0.5  # doubled on each retry of a failed batch
-# Timeouts, unavailable/overloaded replicas, lost connections; not invalid requests.
-_TRANSIENT = (RequestExecutionException, OperationTimedOut, NoHostAvailable, ConnectionException)
 
-__all__ = ["DATASETS", "FormatError", "LoadResult", "load", "load_catalog", "load_synopses", "load_ratings",
-           "load_many", "load_status", "last_complete_load"]
+__all__ = ["DATASETS", "FormatError", "LoadResult", "load", "load_many", "load_status", "last_complete_load"]
 
 
 @dataclass
@@ -133,7 +127,7 @@ class _Writer:
             try:
                 self.write(items)
                 break
-            except _TRANSIENT:  # every write is an idempotent upsert: retrying is safe
+            except StoreUnavailable:  # every write is an idempotent upsert: retrying is safe
                 if attempt == retries:
                     raise
                 time.sleep(RETRY_BACKOFF_S * 2 ** attempt)
@@ -272,21 +266,6 @@ def load(store, dataset: str, source: Any, *, name: str | None = None, batch_row
     return result
 
 
-def load_catalog(store, source: Any, **kw) -> LoadResult:
-    """``load(store, "anime", source, ...)``."""
-    return load(store, "anime", source, **kw)
-
-
-def load_synopses(store, source: Any, **kw) -> LoadResult:
-    """``load(store, "synopsis", source, ...)``."""
-    return load(store, "synopsis", source, **kw)
-
-
-def load_ratings(store, source: Any, **kw) -> LoadResult:
-    """``load(store, "ratings", source, ...)``."""
-    return load(store, "ratings", source, **kw)
-
-
 def _record_end(store, run: dict, result: LoadResult, completed: bool) -> None:
     run = dict(run, status="complete" if completed else "failed", sha256=result.sha256,
                rows_read=result.rows_read, rows_loaded=result.rows_loaded, rows_rejected=result.rows_rejected,
@@ -321,8 +300,3 @@ def load_many(store, sources: dict[str, Any], *, on_start: Callable[[str, Any], 
             results.append(LoadResult(dataset, name, status="unusable", error=str(exc)))
     return results
 
-
-def iter_rejections(results: Iterable[LoadResult]) -> Iterable[tuple[str, Rejection]]:
-    for r in results:
-        for rej in r.rejections:
-            yield r.dataset, rej

@@ -17,21 +17,20 @@ and writes nothing; bad rows are reported by line while the good rows are loaded
 """
 from __future__ import annotations
 
-from cassandra import OperationTimedOut, RequestExecutionException
-from cassandra.cluster import NoHostAvailable
-from cassandra.connection import ConnectionException
 from flask import current_app, request
 from flask_openapi3 import APIBlueprint, Tag
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.errors import ApiError, error_response
+from api.errors import error_response
 from api.models import NoQuery, UploadForm
 from api.query import invalid
 from ingest.catalog import LoadResult, load
 from ingest.csv_rows import FormatError
+from store import StoreUnavailable
 
 UPLOAD_MAX_BYTES = 200 * 1024 * 1024
 SHOWN_REJECTIONS = 100  # bad rows listed in the answer (all of them are counted)
+RETRY_AFTER_S = 10      # the Retry-After of a 503 (seconds): a timeout burst or a node restart
 
 tag = Tag(name="upload", description="Load catalog, ratings or synopsis CSV files")
 blueprint = APIBlueprint("upload", __name__, abp_tags=[tag])
@@ -58,9 +57,10 @@ def upload(form: UploadForm, query: NoQuery):
     """Rows read, loaded, rejected and skipped, and the first rejected rows with line and reason.
 
     The load is idempotent (upserts), so sending a file again is safe; a load cut short by the
-    store is a 503, and what was written before stays (send the file again to complete it).
-    Titles added through an ``anime`` upload reach ``GET /anime`` when the API restarts: each
-    worker caches the catalog.
+    store is a 503 with a ``Retry-After`` header, and what was written before stays (send the file
+    again to complete it).
+    Titles added through an ``anime`` upload are served at once by the worker that took the
+    upload, and by every other worker within its catalog refresh (5 minutes).
     """
     resources = current_app.extensions["animerec"]
     file = form.file
@@ -70,11 +70,15 @@ def upload(form: UploadForm, query: NoQuery):
                       dry_run=form.dry_run, keep_rejections=SHOWN_REJECTIONS)
     except FormatError as exc:
         raise invalid("file", str(exc), dataset=form.dataset) from None
-    except (RequestExecutionException, OperationTimedOut, NoHostAvailable, ConnectionException) as exc:
-        raise ApiError(503, "the store is unavailable; the upload was not (completely) loaded; send it again",
-                       reason=f"{type(exc).__name__}: {exc}") from exc
+    except StoreUnavailable as exc:
+        response = error_response(503, "the store is unavailable; the upload was not (completely) loaded; "
+                                       "send it again", reason=str(exc), retry_after_s=RETRY_AFTER_S)
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
     finally:
         file.close()
+    if form.dataset == "anime" and not form.dry_run and result.rows_loaded:
+        resources.refresh_catalog()
     return _answer(result)
 
 

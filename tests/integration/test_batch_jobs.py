@@ -7,7 +7,6 @@ runs popularity, als, itemitem and content, and checks the lists and the atomic 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -21,22 +20,22 @@ K = 100
 @pytest.fixture(scope="module")
 def env(settings):
     """A scratch keyspace on the session's real Cassandra, the shared sample loaded."""
-    from batch.options import BatchOptions
     from batch.runner import Context
-    from batch.sample import load_sample
-    from store.cassandra import open_store
+    from ingest.catalog import load_many
+    from store import open_store
 
-    settings = settings.model_copy(update={"cassandra_keyspace": KEYSPACE})
+    settings = settings.model_copy(update={
+        "cassandra": settings.cassandra.model_copy(update={"keyspace": KEYSPACE}),
+        "batch": settings.batch.model_copy(update={"candidates_per_source": K, "similar_per_item": 30,
+                                                   "als_iterations": 6, "als_rank": 32})})
     store = open_store(settings, retries=10, migrate=True)
     store.drop_keyspace()             # leftovers of an interrupted run
     store.migrate()
-    load_sample(store, settings)
+    load_many(store, {"anime": settings.anime_csv, "synopsis": settings.synopsis_csv, "ratings": settings.ratings_csv})
     # a trending title: lots of fresh clicks on something nobody in the sample watches much
     now_ms = int(time.time() * 1000)
     store.set_window_counts(TRENDING, now_ms - 3_600_000, 4000, 1000)
-    opts = replace(BatchOptions.from_env(), candidates_per_source=K, similar_per_item=30, als_iterations=6,
-                   als_rank=32)
-    ctx = Context(settings, opts)
+    ctx = Context(settings)
     yield settings, store, ctx
     ctx.close()
     store.drop_keyspace()
@@ -53,31 +52,22 @@ def _run(ctx, job):
     return result
 
 
-PARTITION_KEYS = {"popular_items": "segment", "user_candidates": "user_id", "similar_items": "anime_id"}
-
-
-def _versions(store, table):
-    """Versions that still have partitions in ``table``."""
-    return {r["version"] for r in store.session.execute(
-        f"SELECT DISTINCT version, {PARTITION_KEYS[table]} FROM {table}")}
-
-
 def test_popularity_lists_and_atomic_swap(env):
     settings, store, ctx = env
     first = _run(ctx, "popularity")
     v1 = store.current_version("popular")
     top = store.popular("all", limit=1000)
-    assert len(top) == settings.popular_list_size
+    assert len(top) == settings.batch.popular_list_size
     ids = [r["anime_id"] for r in top]
     assert len(ids) == len(set(ids)) and [r["rank"] for r in top] == list(range(1, len(top) + 1))
     assert TRENDING in ids[:5]                                      # fresh events surface it
-    assert len(store.popular("genre:Action", limit=1000)) == settings.popular_list_size
+    assert len(store.popular("genre:Action", limit=1000)) == settings.batch.popular_list_size
     assert first.details["segments"] > 30
 
     # A reader polling while the second build runs sees the whole first list or the whole
     # second one, never a partial or mixed list; then the pointer has flipped.
     import threading
-    from store.cassandra import open_store
+    from store import open_store
     reader, seen, done = open_store(settings), [], threading.Event()
 
     def poll():
@@ -94,11 +84,11 @@ def test_popularity_lists_and_atomic_swap(env):
         thread.join()
         reader.close()
     v2 = store.current_version("popular")
-    assert seen and all(n == ranks == settings.popular_list_size for n, ranks in seen)
-    assert v2 > v1 and _versions(store, "popular_items") == {v1, v2}     # previous one kept
+    assert seen and all(n == ranks == settings.batch.popular_list_size for n, ranks in seen)
+    assert v2 > v1 and store.stored_versions("popular") == {v1, v2}     # previous one kept
     _run(ctx, "popularity")
     v3 = store.current_version("popular")
-    assert _versions(store, "popular_items") == {v2, v3}                  # the oldest dropped
+    assert store.stored_versions("popular") == {v2, v3}                  # the oldest dropped
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +102,8 @@ def built(env):
 
 
 def _sample_users(store, n=40):
-    rows = store.session.execute("SELECT DISTINCT user_id FROM ratings_by_user LIMIT 2000").all()
-    return sorted(r["user_id"] for r in rows)[::max(1, len(rows) // n)][:n]
+    users = sorted({user for user, _, _ in store.all_ratings()})
+    return users[::max(1, len(users) // n)][:n]
 
 
 def test_user_candidate_lists(built):
@@ -166,7 +156,7 @@ def test_similar_titles_of_fmab_and_of_a_title_nobody_watched(built):
     assert len(ids) == 10 and len(set(ids)) == 10 and 5114 not in ids
     assert 121 in ids[:3]                                           # Fullmetal Alchemist (2003)
     assert any("cowatch" in s["signals"] and "content" in s["signals"] for s in sims)
-    rated_titles = {r["anime_id"] for r in store.session.execute("SELECT anime_id FROM ratings_by_user")}
+    rated_titles = {anime_id for _, anime_id, _ in store.all_ratings()}
     cold = next(a for a in sorted(names) if a not in rated_titles)
     cold_sims = similar_titles(store, cold, 5)
     assert len(cold_sims) == 5 and all(s["signals"] == ["content"] for s in cold_sims)
@@ -181,4 +171,4 @@ def test_rebuild_swaps_candidates_and_drops_stale_versions(built):
     assert after["candidates:itemitem@previous"] == before["candidates:itemitem"]
     assert after["candidates:als"] == before["candidates:als"]       # other sources untouched
     live = {v for name, v in after.items() if name.startswith("candidates")}
-    assert _versions(store, "user_candidates") <= live
+    assert store.stored_versions("candidates") <= live

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import get_settings
 from ingest import __main__ as cli
 from ingest.catalog import last_complete_load, load
 from ingest.csv_rows import ANIME, CsvParser
@@ -24,8 +23,10 @@ ANIME_CSV = ("anime_id,name,genre,type,episodes,rating,members\r\n"
 @pytest.fixture(scope="module")
 def ingest_store(settings):
     """A scratch keyspace on the session's real Cassandra (tests/integration/conftest.py)."""
-    from store.cassandra import open_store
-    store = open_store(settings.model_copy(update={"cassandra_keyspace": "ingest_test"}), retries=10, migrate=True)
+    from store import open_store
+    cassandra = settings.cassandra.model_copy(update={"keyspace": "ingest_test"})
+    scratch = settings.model_copy(update={"cassandra": cassandra})
+    store = open_store(scratch, retries=10, migrate=True)
     store.drop_keyspace()
     store.migrate()
     yield store
@@ -38,9 +39,6 @@ def cli_env(settings, monkeypatch):
     """The CLI reads its settings from the environment: point it at the session's services."""
     for name, value in settings.as_env().items():
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -155,8 +153,8 @@ def test_cli_load_and_status(ingest_store, anime_file, capsys, cli_env):
     assert "anime: COMPLETE" in out and "ratings:" in out
 
 
-def test_real_catalog_loads_completely(ingest_store):
-    path = get_settings().anime_csv
+def test_real_catalog_loads_completely(ingest_store, settings):
+    path = settings.anime_csv
     store = ingest_store
     result = load(store, "anime", path, force=True)
     assert result.status == "complete" and result.rows_rejected == 0 and result.rows_loaded == 12_294

@@ -7,17 +7,19 @@ import socket
 import pytest
 
 from api.app import create_app
-from infra.config import Settings
+from config import Settings
 from ingest.events import Event
 from ingest.producer import EventBusUnavailable
 from ranking.catalog import Catalog
+from store import MemoryStore, StoreUnavailable
 
-CATALOG = Catalog.from_rows([
+CATALOG_ROWS = [
     {"anime_id": 1, "name": "Cowboy Bebop", "genres": ["Action"], "type": "TV", "episodes": 26, "rating": 8.8,
      "members": 100},
     {"anime_id": 5114, "name": "Fullmetal Alchemist: Brotherhood", "genres": ["Drama"], "type": "TV",
      "episodes": 64, "rating": 9.26, "members": 200},
-])
+]
+CATALOG = Catalog.from_rows(CATALOG_ROWS)
 
 
 def _closed_port() -> int:
@@ -38,36 +40,26 @@ class FakeProducer:
         return {"topic": "ratings", "partition": 0, "offset": len(self.events) - 1}
 
 
-class FakeStore:
-    """What the loaders need of CassandraStore."""
+class FailingStore(MemoryStore):
+    """A store whose ratings writes fail the way an unreachable Cassandra fails."""
 
-    def __init__(self):
-        self.ratings: dict[tuple[int, int], int] = {}
-        self.runs: list[dict] = []
+    def upsert_ratings_batched(self, rows, updated_at=None, **tuning):
+        raise StoreUnavailable("Cassandra unavailable (write): NoHostAvailable")
 
-    def upsert_ratings_batched(self, rows, updated_at=None):
-        rows = list(rows)
-        for u, a, r in rows:
-            self.ratings[(u, a)] = r
-        return len(rows)
 
-    def anime_ids(self):
-        return {1, 5114}
-
-    def record_load_run(self, run):
-        self.runs.append(dict(run))
-
-    def load_runs(self, dataset, limit=10):
-        return []
+def _memory_store(cls=MemoryStore) -> MemoryStore:
+    store = cls()
+    store.upsert_anime(CATALOG_ROWS)
+    return store
 
 
 @pytest.fixture
 def app():
-    settings = Settings(kafka_bootstrap_servers=f"127.0.0.1:{_closed_port()}", kafka_request_timeout_ms=1500,
-                        cassandra_port=_closed_port())
+    settings = Settings(kafka={"bootstrap_servers": f"127.0.0.1:{_closed_port()}", "request_timeout_ms": 1500},
+                        cassandra={"port": _closed_port()})
     app = create_app(settings)
     resources = app.extensions["animerec"]
-    resources.__dict__.update(producer=FakeProducer(), store=FakeStore())
+    resources.__dict__.update(producer=FakeProducer(), store=_memory_store())
     resources.use_catalog(CATALOG)
     return app
 
@@ -164,14 +156,16 @@ def test_upload_keeps_the_good_rows_and_reports_the_bad_ones_by_line(app, client
                                                                     (4, "rating_out_of_range")]
     assert body["file_name"] == "ratings.csv" and body["run_id"]
     store = app.extensions["animerec"].store
-    assert store.ratings == {(42, 1): 9, (43, 5114): -1}
-    assert [r["status"] for r in store.runs] == ["running", "complete"]
+    assert sorted(store.all_ratings()) == [(42, 1, 9), (43, 5114, -1)]
+    [run] = store.load_runs("ratings")
+    assert (run["status"], str(run["run_id"]), run["rows_loaded"]) == ("complete", body["run_id"], 2)
 
 
 def test_dry_run_writes_nothing(app, client):
     body = _upload(client, RATINGS, dry_run="true").get_json()
     assert body["status"] == "checked" and body["rows_rejected"] == 2 and body["rows_loaded"] == 0
-    assert app.extensions["animerec"].store.ratings == {}
+    store = app.extensions["animerec"].store
+    assert store.all_ratings() == [] and store.load_runs("ratings") == []
 
 
 @pytest.mark.parametrize("content,dataset", [(b"", "ratings"), (b"a,b\n1,2\n", "ratings"),
@@ -182,7 +176,7 @@ def test_a_file_of_the_wrong_format_is_400_and_writes_nothing(app, client, conte
     assert response.status_code == 400
     body = response.get_json()
     assert body["details"][0]["field"] == "file" and body["dataset"] == dataset
-    assert app.extensions["animerec"].store.runs == []
+    assert app.extensions["animerec"].store.load_runs(dataset) == []
 
 
 @pytest.mark.parametrize("data,field", [({"dataset": "ratings"}, "file"), ({"dataset": "users"}, "dataset"),
@@ -201,5 +195,17 @@ def test_too_large_upload_is_413_json(app, client):
     assert response.status_code == 413
     body = response.get_json()
     assert "too large" in body["error"] and body["limit_bytes"] == 1024
-    assert app.extensions["animerec"].store.runs == []
+    assert app.extensions["animerec"].store.load_runs("ratings") == []
     assert _upload(client, RATINGS).status_code == 200  # under the limit
+
+
+def test_upload_is_503_with_retry_after_when_the_store_is_unavailable(app, client, monkeypatch):
+    monkeypatch.setattr("ingest.catalog.RETRY_BACKOFF_S", 0.0)
+    app.extensions["animerec"].__dict__["store"] = store = _memory_store(FailingStore)
+    response = _upload(client, RATINGS)
+    assert response.status_code == 503 and response.mimetype == "application/json"
+    assert int(response.headers["Retry-After"]) > 0
+    body = response.get_json()
+    assert "unavailable" in body["error"] and "NoHostAvailable" in body["reason"]
+    [run] = store.load_runs("ratings")
+    assert run["status"] == "failed" and run["completed_at"] is None     # not taken for a complete load

@@ -4,11 +4,10 @@ from __future__ import annotations
 import io
 
 import pytest
-from cassandra import OperationTimedOut
-
 from ingest import __main__ as cli
 from ingest.catalog import last_complete_load, load, load_many
 from ingest.csv_rows import FormatError
+from store import StoreUnavailable
 
 ANIME_CSV = ("anime_id,name,genre,type,episodes,rating,members\r\n"
              "1,A &amp; B,\"Drama, Comedy\",TV,12,8.5,100\r\n"
@@ -18,7 +17,7 @@ ANIME_CSV = ("anime_id,name,genre,type,episodes,rating,members\r\n"
 
 
 class FakeStore:
-    """Just enough of CassandraStore for the loaders, recording the order of calls."""
+    """Just enough of the store interfaces for the loaders, recording the order of calls."""
 
     def __init__(self, fail_on_write: int | None = None, transient_failures: int = 0):
         self.anime: dict[int, dict] = {}
@@ -33,7 +32,7 @@ class FakeStore:
         self.writes += 1
         if self.transient_failures:
             self.transient_failures -= 1
-            raise OperationTimedOut("simulated timeout")
+            raise StoreUnavailable("simulated timeout")
         if self.fail_on_write is not None and self.writes >= self.fail_on_write:
             raise RuntimeError("simulated crash")
         self.calls.append(what)
@@ -149,6 +148,16 @@ def test_transient_write_errors_are_retried(anime_file, monkeypatch):
     store = FakeStore(transient_failures=2)
     result = load(store, "anime", anime_file, retries=3)
     assert result.status == "complete" and len(store.anime) == 2
+
+
+def test_a_store_that_stays_unavailable_fails_the_load_after_the_retries(anime_file, monkeypatch):
+    monkeypatch.setattr("ingest.catalog.RETRY_BACKOFF_S", 0.0)
+    store = FakeStore(transient_failures=10)
+    with pytest.raises(StoreUnavailable):
+        load(store, "anime", anime_file, retries=2)
+    assert store.writes == 3 and store.anime == {}
+    [run] = store.load_runs("anime")
+    assert run["status"] == "failed" and "StoreUnavailable" in run["error"]
 
 
 def test_synopses_only_for_titles_in_the_catalog():

@@ -1,5 +1,9 @@
 """Every Cassandra table of animerec, defined here and nowhere else.
 
+Table names come from :class:`config.registry.Tables`; CQL here and in the store's modules
+names a table as ``{<attribute of Tables in lower case>}`` (``{ratings_by_user}``), which
+:class:`store.cassandra.session.CassandraSession` expands to ``<keyspace>.<table>``.
+
 Each table is shaped for the query that reads it; no request path needs ALLOW FILTERING.
 Versioned outputs of the batch jobs (recall lists, similar items) carry the build version
 in their partition key, and ``list_versions`` points at the version readers should use:
@@ -7,85 +11,99 @@ a build writes a new version completely, then flips the pointer (one row, atomic
 """
 from __future__ import annotations
 
-# Table names, for code that addresses tables without CQL (the Spark connector).
-ANIME = "anime"
-RATINGS_BY_USER = "ratings_by_user"
-ANIME_RATING_STATS = "anime_rating_stats"
-EVENTS = "events"
-USER_EVENTS = "user_events"
-ANIME_EVENT_COUNTS = "anime_event_counts"
-ANIME_EVENT_WINDOWS = "anime_event_windows"
-LIST_VERSIONS = "list_versions"
-POPULAR_ITEMS = "popular_items"
-USER_CANDIDATES = "user_candidates"
-SIMILAR_ITEMS = "similar_items"
-LOAD_RUNS = "load_runs"
+from config.registry import LIST_TABLES, Tables
 
-KEYSPACE_CQL = ("CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
+KEYSPACE_CQL = ("CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = "
                 "{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}}")
+
+# The one partition of training_runs: the queue is small (a run every few hours at most), and one
+# partition makes "the oldest queued run" a single-partition read and the claim a Paxos round on it.
+TRAINING_QUEUE = "ranker"
 
 TABLES_CQL = {
     # GET /anime/<id>; the catalog is small enough for the API to cache it whole.
-    ANIME: """
-        CREATE TABLE IF NOT EXISTS anime (
+    Tables.ANIME: """
+        CREATE TABLE IF NOT EXISTS {anime} (
             anime_id int PRIMARY KEY, name text, genres list<text>, type text,
             episodes int, rating float, members int, synopsis text)""",
     # A user's ratings (rating -1 = watched without a score).
-    RATINGS_BY_USER: """
-        CREATE TABLE IF NOT EXISTS ratings_by_user (
+    Tables.RATINGS_BY_USER: """
+        CREATE TABLE IF NOT EXISTS {ratings_by_user} (
             user_id int, anime_id int, rating int, updated_at timestamp,
             PRIMARY KEY ((user_id), anime_id))""",
     # Per-title rating count and mean, computed by the batch job.
-    ANIME_RATING_STATS: """
-        CREATE TABLE IF NOT EXISTS anime_rating_stats (
+    Tables.ANIME_RATING_STATS: """
+        CREATE TABLE IF NOT EXISTS {anime_rating_stats} (
             anime_id int PRIMARY KEY, ratings int, scored int, mean_score float)""",
     # Every event once, keyed by its id: a replayed event overwrites itself.
-    EVENTS: """
-        CREATE TABLE IF NOT EXISTS events (
+    Tables.EVENTS: """
+        CREATE TABLE IF NOT EXISTS {events} (
             event_id text PRIMARY KEY, kind text, user_id int, anime_id int, rating int,
             ts timestamp, written_at timestamp)""",
     # A user's recent events, newest first.
-    USER_EVENTS: """
-        CREATE TABLE IF NOT EXISTS user_events (
+    Tables.USER_EVENTS: """
+        CREATE TABLE IF NOT EXISTS {user_events} (
             user_id int, ts timestamp, event_id text, kind text, anime_id int,
             PRIMARY KEY ((user_id), ts, event_id))
         WITH CLUSTERING ORDER BY (ts DESC, event_id ASC)""",
     # Running totals per title, written as absolute values from the streaming job's state.
-    ANIME_EVENT_COUNTS: """
-        CREATE TABLE IF NOT EXISTS anime_event_counts (
+    Tables.ANIME_EVENT_COUNTS: """
+        CREATE TABLE IF NOT EXISTS {anime_event_counts} (
             anime_id int PRIMARY KEY, clicks bigint, views bigint, updated_at timestamp)""",
     # Per-title counts in fixed event-time windows (trending, recency-weighted popularity).
-    ANIME_EVENT_WINDOWS: """
-        CREATE TABLE IF NOT EXISTS anime_event_windows (
+    Tables.ANIME_EVENT_WINDOWS: """
+        CREATE TABLE IF NOT EXISTS {anime_event_windows} (
             anime_id int, window_start timestamp, clicks bigint, views bigint,
             PRIMARY KEY ((anime_id), window_start))
         WITH CLUSTERING ORDER BY (window_start DESC)""",
     # Which build of each versioned list readers should use.
-    LIST_VERSIONS: """
-        CREATE TABLE IF NOT EXISTS list_versions (
+    Tables.LIST_VERSIONS: """
+        CREATE TABLE IF NOT EXISTS {list_versions} (
             list_name text PRIMARY KEY, version bigint, built_at timestamp, rows bigint)""",
     # Popular titles, overall (segment 'all') and per genre (segment 'genre:<name>').
-    POPULAR_ITEMS: """
-        CREATE TABLE IF NOT EXISTS popular_items (
+    Tables.POPULAR_ITEMS: """
+        CREATE TABLE IF NOT EXISTS {popular_items} (
             version bigint, segment text, rank int, anime_id int, score double,
             PRIMARY KEY ((version, segment), rank))""",
     # Recall candidates per user and source.
-    USER_CANDIDATES: """
-        CREATE TABLE IF NOT EXISTS user_candidates (
+    Tables.USER_CANDIDATES: """
+        CREATE TABLE IF NOT EXISTS {user_candidates} (
             version bigint, user_id int, source text, rank int, anime_id int, score double,
             PRIMARY KEY ((version, user_id), source, rank))""",
     # Neighbours per title and signal (co-watch, content).
-    SIMILAR_ITEMS: """
-        CREATE TABLE IF NOT EXISTS similar_items (
+    Tables.SIMILAR_ITEMS: """
+        CREATE TABLE IF NOT EXISTS {similar_items} (
             version bigint, anime_id int, signal text, rank int, similar_id int, score double,
             PRIMARY KEY ((version, anime_id), signal, rank))""",
     # One row per load attempt: 'complete' is written only after the last batch landed.
-    LOAD_RUNS: """
-        CREATE TABLE IF NOT EXISTS load_runs (
+    Tables.LOAD_RUNS: """
+        CREATE TABLE IF NOT EXISTS {load_runs} (
             dataset text, run_id timeuuid, file_name text, sha256 text, status text,
             rows_read bigint, rows_loaded bigint, rows_rejected bigint, rows_skipped bigint,
             started_at timestamp, completed_at timestamp, seconds double, error text,
             PRIMARY KEY ((dataset), run_id)) WITH CLUSTERING ORDER BY (run_id DESC)""",
+    # Ranker training requests, oldest first in one partition (queue = TRAINING_QUEUE): a worker
+    # reads the partition in order and claims the first queued run with a lightweight
+    # transaction (UPDATE ... IF state = 'queued'); every state change is such a transaction.
+    Tables.TRAINING_RUNS: """
+        CREATE TABLE IF NOT EXISTS {training_runs} (
+            queue text, run_id timeuuid, state text, requested_at timestamp, requested_by text,
+            params text, worker text, started_at timestamp, finished_at timestamp, version text,
+            error text, log_tail list<text>,
+            PRIMARY KEY ((queue), run_id)) WITH CLUSTERING ORDER BY (run_id ASC)""",
 }
 
-VERSIONED_TABLES = {"popular": POPULAR_ITEMS, "candidates": USER_CANDIDATES, "similar": SIMILAR_ITEMS}
+# Partition key of each versioned table: (version, <one column>); drop_versions deletes by it.
+LIST_PARTITION_KEYS = {LIST_TABLES["popular"]: ("version", "segment"),
+                       LIST_TABLES["candidates"]: ("version", "user_id"),
+                       LIST_TABLES["similar"]: ("version", "anime_id")}
+
+
+def table_names(keyspace: str) -> dict[str, str]:
+    """``{placeholder: keyspace.table}`` for every table of :class:`Tables`, by attribute in lower case and
+    by table name (``ratings_by_user`` -> ``animerec.ratings_by_user``)."""
+    names = {}
+    for attr, name in vars(Tables).items():
+        if attr.isupper() and isinstance(name, str):
+            names[attr.lower()] = names[name] = f"{keyspace}.{name}"
+    return names

@@ -1,0 +1,343 @@
+"""The store, as a few small interfaces by concern, and their composition :class:`Store`.
+
+Each interface is a handful of abstract methods a backend implements, with the logic every
+backend shares written once above them (the shape of a new training run, the pointer a
+``popular`` read follows, the validation of a finished run's state). Two backends implement
+all of them: ``store.cassandra`` (online: the API, the streaming job, the loaders, the batch
+jobs' pointers) and ``store.memory`` (offline evaluation, ranker training, and tests); one
+contract suite (``tests/store_contract.py``) runs against both.
+
+Conventions every backend keeps:
+
+* Rows are plain dicts (or tuples where documented); callers treat them as read-only.
+* Timestamps come back as timezone-aware UTC datetimes, truncated to milliseconds (the
+  precision Cassandra keeps), whatever the backend.
+* Writes are upserts: writing the same key again overwrites, so retrying a write is safe.
+* A backend raises :class:`store.errors.StoreUnavailable` when it is down or too slow; that
+  is the only error callers need to handle.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+ANIME_COLUMNS = ("anime_id", "name", "genres", "type", "episodes", "rating", "members")
+LOAD_RUN_COLUMNS = ("dataset", "run_id", "file_name", "sha256", "status", "rows_read", "rows_loaded",
+                    "rows_rejected", "rows_skipped", "started_at", "completed_at", "seconds", "error")
+TRAINING_STATES = ("queued", "running", "succeeded", "failed")
+FINISHED_STATES = ("succeeded", "failed")
+TRAINING_RUN_FIELDS = ("run_id", "state", "requested_at", "requested_by", "params", "worker", "started_at",
+                       "finished_at", "version", "error", "log_tail")
+
+
+# --- helpers shared by the backends ----------------------------------------------------------------
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """``value`` as an aware UTC datetime at millisecond precision (naive values are taken as UTC)."""
+    if value is None:
+        return None
+    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def now_utc() -> datetime:
+    return utc(datetime.now(timezone.utc))
+
+
+def from_ms(ms: int) -> datetime:
+    """Milliseconds since the epoch -> aware UTC datetime."""
+    return EPOCH + timedelta(milliseconds=int(ms))
+
+
+def to_ms(value: datetime) -> int:
+    """Aware (or naive UTC) datetime -> milliseconds since the epoch (exact integer arithmetic)."""
+    delta = utc(value) - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def run_uuid(run_id: Any) -> uuid.UUID | None:
+    """A run id (a time-based UUID) given as UUID or string -> UUID; None when it is not one."""
+    if not isinstance(run_id, uuid.UUID):
+        try:
+            run_id = uuid.UUID(str(run_id))
+        except ValueError:
+            return None
+    return run_id if run_id.version == 1 else None
+
+
+def timeuuid_key(value: uuid.UUID) -> tuple[int, bytes]:
+    """Sort key of a time-based UUID: its timestamp first (the order Cassandra gives timeuuids)."""
+    return value.time, value.bytes
+
+
+# --- the interfaces ---------------------------------------------------------------------------------
+
+class CatalogStore(ABC):
+    """The anime catalog (table ``anime``) and per-title rating statistics (``anime_rating_stats``)."""
+
+    @abstractmethod
+    def upsert_anime(self, rows: Iterable[Mapping]) -> int:
+        """Insert or overwrite titles; each row has the keys of :data:`ANIME_COLUMNS` (missing ones are
+        written as null). A title's synopsis is left as it is. Returns the number of rows written."""
+
+    @abstractmethod
+    def set_synopses(self, pairs: Iterable[tuple[int, str]]) -> int:
+        """Set the synopsis of titles, ``(anime_id, text)`` pairs. An update in place: a title that is not
+        in the catalog would get a row holding nothing but its synopsis, so callers pass catalog titles
+        only (the loader does). Returns the number of pairs written."""
+
+    @abstractmethod
+    def get_anime(self, anime_id: int) -> dict | None:
+        """One title: the :data:`ANIME_COLUMNS` and ``synopsis``; None when unknown."""
+
+    @abstractmethod
+    def all_anime(self, with_synopsis: bool = False) -> list[dict]:
+        """Every title (the :data:`ANIME_COLUMNS`, plus ``synopsis`` when asked), in no particular order."""
+
+    def anime_ids(self) -> set[int]:
+        """Ids of every title in the catalog."""
+        return {row["anime_id"] for row in self.all_anime()}
+
+    @abstractmethod
+    def set_rating_stats(self, rows: Iterable[Mapping]) -> int:
+        """Insert or overwrite ``{anime_id, ratings, scored, mean_score}`` rows (the stats job writes them
+        through Spark; this writer serves the memory backend and tests)."""
+
+    @abstractmethod
+    def anime_rating_stats(self, anime_id: int) -> dict | None:
+        """``{ratings, scored, mean_score}`` of one title, None when it has none."""
+
+
+class RatingStore(ABC):
+    """Users' ratings (table ``ratings_by_user``); rating -1 means watched without a score."""
+
+    def upsert_ratings(self, rows: Iterable[tuple[int, int, int]]) -> int:
+        """Insert or overwrite ``(user_id, anime_id, rating)`` rows, stamped now: the few rows of a live
+        update (the streaming job). Same guarantees as :meth:`upsert_ratings_batched`, which bulk loads
+        use; a backend may write these row by row instead of in batches."""
+        return self.upsert_ratings_batched(rows)
+
+    @abstractmethod
+    def upsert_ratings_batched(self, rows: Iterable[tuple[int, int, int]], updated_at: datetime | None = None) -> int:
+        """Insert or overwrite ``(user_id, anime_id, rating)`` rows, stamped ``updated_at`` (default now).
+
+        Within one call a repeated (user, anime) pair keeps its last rating; a call returns once
+        every row is written, so a later call wins over an earlier one. Returns the number of
+        distinct (user, anime) pairs written. Backends may take tuning keywords besides these.
+        """
+
+    @abstractmethod
+    def delete_rating(self, user_id: int, anime_id: int) -> None:
+        """Remove one rating (nothing happens when there is none)."""
+
+    @abstractmethod
+    def user_ratings(self, user_id: int) -> list[dict]:
+        """``{anime_id, rating}`` of one user, by anime_id; empty for an unknown user."""
+
+    @abstractmethod
+    def all_ratings(self) -> list[tuple[int, int, int]]:
+        """Every ``(user_id, anime_id, rating)``, in no particular order (offline work and tests)."""
+
+
+class EventStore(ABC):
+    """Every user event once (``events``) and each user's recent ones (``user_events``)."""
+
+    @abstractmethod
+    def write_event(self, event: Mapping) -> None:
+        """Store one event (``event_id, kind, user_id, anime_id, timestamp`` in ms, optional ``rating``)
+        idempotently: the same event written again leaves the same rows."""
+
+    @abstractmethod
+    def get_event(self, event_id: str) -> dict | None:
+        """``{event_id, kind, user_id, anime_id, rating, ts, written_at}``; None when unknown."""
+
+    @abstractmethod
+    def recent_events(self, user_id: int, limit: int = 50) -> list[dict]:
+        """``{ts, event_id, kind, anime_id}`` of one user, newest first (equal times by event_id), at most
+        ``limit``."""
+
+
+class FeatureStore(ABC):
+    """Real-time features the streaming job writes: click and view counts per title, in total and per
+    event-time window (``anime_event_counts``, ``anime_event_windows``). Counts are absolute values from
+    the job's state, so a replayed write overwrites with the same value."""
+
+    @abstractmethod
+    def set_event_counts(self, anime_id: int, clicks: int, views: int) -> None:
+        """Overwrite a title's running totals."""
+
+    @abstractmethod
+    def set_window_counts(self, anime_id: int, window_start_ms: int, clicks: int, views: int) -> None:
+        """Overwrite a title's counts in the window starting at ``window_start_ms``."""
+
+    @abstractmethod
+    def event_counts(self, anime_ids: Sequence[int]) -> dict[int, dict]:
+        """anime_id -> ``{anime_id, clicks, views}`` for those of ``anime_ids`` that have counts."""
+
+    @abstractmethod
+    def all_event_counts(self) -> dict[int, tuple[int, int]]:
+        """Every title with counts -> ``(clicks, views)``."""
+
+    @abstractmethod
+    def window_counts(self, anime_id: int, limit: int | None = None) -> list[dict]:
+        """``{window_start_ms, clicks, views}`` of one title's windows, newest first, at most ``limit``."""
+
+
+class ListStore(ABC):
+    """Versioned recall lists built by the batch jobs.
+
+    Rows carry the build ``version``; ``list_versions`` holds pointers (``popular``,
+    ``candidates:<source>``, ``similar:<signal>``, and the ``@previous``/``@building`` markers of
+    :mod:`batch.versions`) to the version readers use. A build writes a whole new version, then
+    flips its pointer with one write. The list kinds are the keys of
+    :data:`config.registry.LIST_TABLES`: ``popular``, ``candidates``, ``similar``. The Spark jobs
+    write rows through the Spark connector; ``write_*`` serve the memory backend, offline code and
+    tests. Rows within a version are keyed by their rank: writing a rank again overwrites it.
+    """
+
+    @abstractmethod
+    def list_versions(self) -> dict[str, int]:
+        """Every pointer: name -> version (a handful of rows)."""
+
+    def current_version(self, list_name: str) -> int | None:
+        """The version pointer ``list_name`` names, None when it was never published."""
+        return self.list_versions().get(list_name)
+
+    @abstractmethod
+    def publish_version(self, list_name: str, version: int, rows: int) -> None:
+        """Point ``list_name`` at ``version`` (``rows``: its size, for operators); one atomic write."""
+
+    @abstractmethod
+    def drop_versions(self, list_name: str, keep: set[int]) -> int:
+        """Delete every version of the ``list_name`` kind's rows not in ``keep``; returns the number of
+        partitions deleted (popular: per segment, candidates: per user, similar: per title)."""
+
+    @abstractmethod
+    def stored_versions(self, list_name: str) -> set[int]:
+        """Versions that still have rows in the ``list_name`` kind's table."""
+
+    def popular(self, segment: str = "all", limit: int = 100) -> list[dict]:
+        """``{rank, anime_id, score}`` of the published popularity list, best first (empty before one)."""
+        version = self.current_version("popular")
+        return [] if version is None else self.popular_at(version, segment, limit)
+
+    @abstractmethod
+    def popular_at(self, version: int, segment: str = "all", limit: int = 100) -> list[dict]:
+        """``{rank, anime_id, score}`` of one popularity version and segment (``all``, ``genre:<name>``)."""
+
+    @abstractmethod
+    def user_candidates_at(self, version: int, user_id: int, source: str, limit: int = 1000) -> list[dict]:
+        """``{rank, anime_id, score}`` of one user's list from one source, best first."""
+
+    @abstractmethod
+    def similar_at(self, version: int, anime_id: int, signal: str, limit: int = 1000) -> list[dict]:
+        """``{rank, similar_id, score}`` neighbours of one title by one signal, best first."""
+
+    @abstractmethod
+    def write_popular(self, version: int, rows: Iterable[Mapping]) -> int:
+        """Write ``{segment, rank, anime_id, score}`` rows of ``version``; returns the number written."""
+
+    @abstractmethod
+    def write_candidates(self, version: int, rows: Iterable[Mapping]) -> int:
+        """Write ``{user_id, source, rank, anime_id, score}`` rows of ``version``."""
+
+    @abstractmethod
+    def write_similar(self, version: int, rows: Iterable[Mapping]) -> int:
+        """Write ``{anime_id, signal, rank, similar_id, score}`` rows of ``version``."""
+
+
+class LoadManifest(ABC):
+    """One row per load attempt of a dataset file (``load_runs``): see :mod:`ingest.catalog`."""
+
+    @abstractmethod
+    def record_load_run(self, run: Mapping) -> None:
+        """Insert or overwrite the attempt ``(run["dataset"], run["run_id"])`` (a time-based UUID) with
+        every column of :data:`LOAD_RUN_COLUMNS`; missing ones are written as null."""
+
+    @abstractmethod
+    def load_runs(self, dataset: str, limit: int = 10) -> list[dict]:
+        """Attempts of one dataset (all :data:`LOAD_RUN_COLUMNS`), newest run_id first, at most ``limit``."""
+
+
+class TrainingQueue(ABC):
+    """Ranker training requests, claimed by workers one at a time (table ``training_runs``).
+
+    A run goes ``queued`` -> ``running`` (a worker claimed it) -> ``succeeded`` or ``failed``; a
+    queued run may also be finished directly (cancelled, refused). Runs are dicts with
+    :data:`TRAINING_RUN_FIELDS`: ``run_id`` (str, a time-based UUID: the queue's order), ``state``,
+    ``requested_at``, ``requested_by``, ``params`` (a JSON object), ``worker``, ``started_at``,
+    ``finished_at``, ``version`` (of the model built), ``error``, ``log_tail`` (list of lines).
+    """
+
+    def request_training(self, requested_by: str, params: Mapping | None = None) -> dict:
+        """Queue a new run and return it (state ``queued``)."""
+        run = {"run_id": uuid.uuid1(), "state": "queued", "requested_at": now_utc(), "requested_by": requested_by,
+               "params": json.loads(json.dumps(dict(params or {}))), "worker": None, "started_at": None,
+               "finished_at": None, "version": None, "error": None, "log_tail": []}
+        self._insert_training_run(run)
+        return {**run, "run_id": str(run["run_id"])}
+
+    @abstractmethod
+    def _insert_training_run(self, run: dict) -> None:
+        """Store a new run (``run_id`` a UUID, ``params`` plain JSON data)."""
+
+    @abstractmethod
+    def claim_training(self, worker: str) -> dict | None:
+        """Atomically move the oldest queued run to ``running`` (``worker``, ``started_at`` set) and return
+        it; None when nothing is queued. Concurrent claimers never get the same run."""
+
+    def finish_training(self, run_id: str | uuid.UUID, state: str, version: str | None = None,
+                        error: str | None = None, log_tail: Sequence[str] | None = None) -> bool:
+        """Record the outcome of a queued or running run: ``state`` ``succeeded`` or ``failed``.
+
+        Returns False (and changes nothing) when the run had finished already; raises KeyError for
+        an unknown run and ValueError for another state.
+        """
+        if state not in FINISHED_STATES:
+            raise ValueError(f"a run finishes as one of {FINISHED_STATES}, not {state!r}")
+        key = run_uuid(run_id)
+        if key is None:
+            raise KeyError(f"no training run {run_id!r}")
+        return self._finish_training_run(key, {"state": state, "finished_at": now_utc(), "version": version,
+                                               "error": error, "log_tail": [str(line) for line in log_tail or ()]})
+
+    @abstractmethod
+    def _finish_training_run(self, run_id: uuid.UUID, fields: dict) -> bool:
+        """Apply ``fields`` if the run is queued or running (True), else False; KeyError when unknown."""
+
+    @abstractmethod
+    def training_runs(self, limit: int = 20) -> list[dict]:
+        """The newest ``limit`` runs, newest first."""
+
+    @abstractmethod
+    def training_run(self, run_id: str | uuid.UUID) -> dict | None:
+        """One run; None when unknown (or not a run id at all)."""
+
+
+class Store(CatalogStore, RatingStore, EventStore, FeatureStore, ListStore, LoadManifest, TrainingQueue):
+    """Everything above, on one backend: what :func:`store.open_store` returns."""
+
+    @abstractmethod
+    def ping(self) -> bool:
+        """True when the store answers; raises StoreUnavailable when it does not."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+
+    @abstractmethod
+    def migrate(self) -> list[str]:
+        """Create whatever storage is missing (idempotent); the names of the tables."""
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

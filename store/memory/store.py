@@ -1,0 +1,390 @@
+"""Every store interface in memory: offline evaluation and ranker training, and tests.
+
+Nothing here reaches a service. One lock serialises writes and reads, which is enough for the
+tests' threads (the training queue's claim is atomic). Behaviour follows the Cassandra backend
+wherever the contract suite looks (ordering, upserts, limits, timestamp precision); rows handed
+out are shared with the store and must not be modified.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from bisect import bisect_left
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from config.registry import LIST_TABLES
+from store.interfaces import (ANIME_COLUMNS, LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS, Store, from_ms, now_utc,
+                              run_uuid, timeuuid_key, to_ms, utc)
+
+OFFLINE_VERSION = 0
+
+_LOAD_TIMES = ("started_at", "completed_at")
+
+
+class _SortedRows:
+    """Rows of a partition kept in clustering order; writing a clustering key again replaces its row."""
+
+    __slots__ = ("keys", "rows")
+
+    def __init__(self, keys: list | None = None, rows: list | None = None):
+        self.keys, self.rows = keys or [], rows or []
+
+    def put(self, key, row) -> None:
+        i = bisect_left(self.keys, key)
+        if i < len(self.keys) and self.keys[i] == key:
+            self.rows[i] = row
+        else:
+            self.keys.insert(i, key)
+            self.rows.insert(i, row)
+
+
+class _ListTable:
+    """One versioned list table: ``(version, partition, sub-key)`` -> rows by rank.
+
+    ``partition`` is the part of Cassandra's partition key after the version (segment, user,
+    title), which is what ``drop_versions`` counts; ``sub`` is a clustering prefix read as a unit
+    (source, signal), ``None`` where there is none.
+    """
+
+    def __init__(self):
+        self.parts: dict[tuple, _SortedRows] = {}
+
+    def put(self, version: int, partition: Hashable, sub: Hashable, rank: int, row: dict) -> None:
+        self.parts.setdefault((version, partition, sub), _SortedRows()).put(rank, row)
+
+    def read(self, version: int, partition: Hashable, sub: Hashable, limit: int) -> list[dict]:
+        part = self.parts.get((version, partition, sub))
+        return part.rows[:limit] if part else []
+
+    def versions(self) -> set[int]:
+        return {key[0] for key in self.parts}
+
+    def drop(self, keep: set[int]) -> int:
+        stale = [key for key in self.parts if key[0] not in keep]
+        for key in stale:
+            del self.parts[key]
+        return len({key[:2] for key in stale})
+
+
+class MemoryStore(Store):
+    """All store interfaces in process memory; :meth:`from_frames` fills one from offline frames."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._anime: dict[int, dict] = {}
+        self._stats: dict[int, dict] = {}
+        self._ratings: dict[int, dict[int, int]] = {}
+        self._rating_rows: dict[int, list[dict]] = {}          # user -> sorted rows, built on read
+        self._events: dict[str, dict] = {}
+        self._user_events: dict[int, _SortedRows] = {}
+        self._counts: dict[int, dict] = {}
+        self._windows: dict[int, _SortedRows] = {}
+        self._pointers: dict[str, int] = {}
+        self._lists = {kind: _ListTable() for kind in LIST_TABLES}
+        self._load_runs: dict[str, dict[uuid.UUID, dict]] = {}
+        self._training: dict[uuid.UUID, dict] = {}
+
+    @classmethod
+    def from_frames(cls, ratings: pd.DataFrame, candidates: pd.DataFrame, similar: pd.DataFrame,
+                    popular: pd.DataFrame) -> "MemoryStore":
+        """A store serving lists built offline, all at :data:`OFFLINE_VERSION` and published.
+
+        ``ratings``: user_id, anime_id, rating; ``candidates``: user_id, source, rank, anime_id,
+        score; ``similar``: anime_id, signal, rank, similar_id, score; ``popular``: rank,
+        anime_id, score (segment ``all``). Grouped with one sort per frame, not per group.
+        """
+        store = cls()
+        v = OFFLINE_VERSION
+        for (user, source), (ranks, rows) in _grouped(candidates, ["user_id", "source"],
+                                                      ["rank", "anime_id", "score"]).items():
+            store._lists["candidates"].parts[(v, user, source)] = _SortedRows(ranks, rows)
+        for (anime_id, signal), (ranks, rows) in _grouped(similar, ["anime_id", "signal"],
+                                                          ["rank", "similar_id", "score"]).items():
+            store._lists["similar"].parts[(v, anime_id, signal)] = _SortedRows(ranks, rows)
+        for _, (ranks, rows) in _grouped(popular.assign(segment="all"), ["segment"],
+                                         ["rank", "anime_id", "score"]).items():
+            store._lists["popular"].parts[(v, "all", None)] = _SortedRows(ranks, rows)
+        if not ratings.empty:
+            ordered = ratings.sort_values(["user_id", "anime_id"], kind="stable")
+            users = ordered["user_id"].to_numpy()
+            anime, scores = ordered["anime_id"].to_numpy().tolist(), ordered["rating"].to_numpy().tolist()
+            starts, ends = _runs(users)
+            for user, s, e in zip(users[starts].tolist(), starts.tolist(), ends.tolist()):
+                store._ratings[user] = dict(zip(anime[s:e], scores[s:e]))
+        store._pointers = {"popular": v}
+        store._pointers.update({f"candidates:{s}": v for s in candidates["source"].unique()})
+        store._pointers.update({f"similar:{s}": v for s in similar["signal"].unique()})
+        return store
+
+    # --- Store ------------------------------------------------------------------------------
+    def ping(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+    def migrate(self) -> list[str]:
+        return []
+
+    # --- CatalogStore -----------------------------------------------------------------------
+    def upsert_anime(self, rows: Iterable[Mapping]) -> int:
+        rows = [{c: r.get(c) for c in ANIME_COLUMNS} for r in rows]
+        with self._lock:
+            for row in rows:
+                old = self._anime.get(row["anime_id"])
+                self._anime[row["anime_id"]] = {**row, "synopsis": old["synopsis"] if old else None}
+        return len(rows)
+
+    def set_synopses(self, pairs: Iterable[tuple[int, str]]) -> int:
+        pairs = list(pairs)
+        with self._lock:
+            for anime_id, text in pairs:
+                row = self._anime.get(anime_id) or {**dict.fromkeys(ANIME_COLUMNS), "anime_id": anime_id}
+                self._anime[anime_id] = {**row, "synopsis": text}
+        return len(pairs)
+
+    def get_anime(self, anime_id: int) -> dict | None:
+        with self._lock:
+            row = self._anime.get(anime_id)
+            return dict(row) if row else None
+
+    def all_anime(self, with_synopsis: bool = False) -> list[dict]:
+        columns = ANIME_COLUMNS + (("synopsis",) if with_synopsis else ())
+        with self._lock:
+            return [{c: row[c] for c in columns} for row in self._anime.values()]
+
+    def anime_ids(self) -> set[int]:
+        with self._lock:
+            return set(self._anime)
+
+    def set_rating_stats(self, rows: Iterable[Mapping]) -> int:
+        rows = list(rows)
+        with self._lock:
+            for r in rows:
+                self._stats[r["anime_id"]] = {"ratings": r.get("ratings"), "scored": r.get("scored"),
+                                              "mean_score": r.get("mean_score")}
+        return len(rows)
+
+    def anime_rating_stats(self, anime_id: int) -> dict | None:
+        with self._lock:
+            row = self._stats.get(anime_id)
+            return dict(row) if row else None
+
+    # --- RatingStore ------------------------------------------------------------------------
+    def upsert_ratings_batched(self, rows: Iterable[tuple[int, int, int]], updated_at: datetime | None = None,
+                               **tuning) -> int:
+        latest: dict[tuple[int, int], int] = {}
+        for u, a, r in rows:
+            latest[(u, a)] = r
+        with self._lock:
+            for (u, a), r in latest.items():
+                self._ratings.setdefault(u, {})[a] = r
+                self._rating_rows.pop(u, None)
+        return len(latest)
+
+    def delete_rating(self, user_id: int, anime_id: int) -> None:
+        with self._lock:
+            self._ratings.get(user_id, {}).pop(anime_id, None)
+            self._rating_rows.pop(user_id, None)
+
+    def user_ratings(self, user_id: int) -> list[dict]:
+        with self._lock:
+            rows = self._rating_rows.get(user_id)
+            if rows is None:
+                ratings = self._ratings.get(user_id, {})
+                rows = self._rating_rows[user_id] = [{"anime_id": a, "rating": ratings[a]} for a in sorted(ratings)]
+            return list(rows)
+
+    def all_ratings(self) -> list[tuple[int, int, int]]:
+        with self._lock:
+            return [(u, a, r) for u, ratings in self._ratings.items() for a, r in ratings.items()]
+
+    # --- EventStore -------------------------------------------------------------------------
+    def write_event(self, event: Mapping) -> None:
+        ts = from_ms(event["timestamp"])
+        row = {"event_id": event["event_id"], "kind": event["kind"], "user_id": event["user_id"],
+               "anime_id": event["anime_id"], "rating": event.get("rating"), "ts": ts, "written_at": now_utc()}
+        with self._lock:
+            self._events[event["event_id"]] = row
+            # Newest first, equal times by event_id: the clustering order (ts DESC, event_id ASC).
+            self._user_events.setdefault(event["user_id"], _SortedRows()).put(
+                (-to_ms(ts), event["event_id"]),
+                {"ts": ts, "event_id": event["event_id"], "kind": event["kind"], "anime_id": event["anime_id"]})
+
+    def get_event(self, event_id: str) -> dict | None:
+        with self._lock:
+            row = self._events.get(event_id)
+            return dict(row) if row else None
+
+    def recent_events(self, user_id: int, limit: int = 50) -> list[dict]:
+        with self._lock:
+            part = self._user_events.get(user_id)
+            return [dict(r) for r in part.rows[:limit]] if part else []
+
+    # --- FeatureStore -----------------------------------------------------------------------
+    def set_event_counts(self, anime_id: int, clicks: int, views: int) -> None:
+        with self._lock:
+            self._counts[anime_id] = {"anime_id": anime_id, "clicks": clicks, "views": views}
+
+    def set_window_counts(self, anime_id: int, window_start_ms: int, clicks: int, views: int) -> None:
+        start = to_ms(from_ms(window_start_ms))
+        with self._lock:
+            self._windows.setdefault(anime_id, _SortedRows()).put(
+                -start, {"window_start_ms": start, "clicks": clicks, "views": views})
+
+    def event_counts(self, anime_ids: Sequence[int]) -> dict[int, dict]:
+        with self._lock:
+            return {a: dict(self._counts[a]) for a in anime_ids if a in self._counts}
+
+    def all_event_counts(self) -> dict[int, tuple[int, int]]:
+        with self._lock:
+            return {a: (r["clicks"] or 0, r["views"] or 0) for a, r in self._counts.items()}
+
+    def window_counts(self, anime_id: int, limit: int | None = None) -> list[dict]:
+        with self._lock:
+            part = self._windows.get(anime_id)
+            return [dict(r) for r in (part.rows if limit is None else part.rows[:limit])] if part else []
+
+    # --- ListStore --------------------------------------------------------------------------
+    def list_versions(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._pointers)
+
+    def publish_version(self, list_name: str, version: int, rows: int) -> None:
+        with self._lock:
+            self._pointers[list_name] = version
+
+    def drop_versions(self, list_name: str, keep: set[int]) -> int:
+        with self._lock:
+            return self._lists[list_name].drop(set(keep))
+
+    def stored_versions(self, list_name: str) -> set[int]:
+        with self._lock:
+            return self._lists[list_name].versions()
+
+    def popular_at(self, version: int, segment: str = "all", limit: int = 100) -> list[dict]:
+        with self._lock:
+            return self._lists["popular"].read(version, segment, None, limit)
+
+    def user_candidates_at(self, version: int, user_id: int, source: str, limit: int = 1000) -> list[dict]:
+        with self._lock:
+            return self._lists["candidates"].read(version, user_id, source, limit)
+
+    def similar_at(self, version: int, anime_id: int, signal: str, limit: int = 1000) -> list[dict]:
+        with self._lock:
+            return self._lists["similar"].read(version, anime_id, signal, limit)
+
+    def _write_list(self, kind: str, version: int, rows: Iterable[Mapping], partition: str, sub: str | None,
+                    columns: tuple[str, ...]) -> int:
+        rows = list(rows)
+        table = self._lists[kind]
+        with self._lock:
+            for r in rows:
+                table.put(version, r[partition], r[sub] if sub else None, r["rank"], {c: r[c] for c in columns})
+        return len(rows)
+
+    def write_popular(self, version: int, rows: Iterable[Mapping]) -> int:
+        return self._write_list("popular", version, rows, "segment", None, ("rank", "anime_id", "score"))
+
+    def write_candidates(self, version: int, rows: Iterable[Mapping]) -> int:
+        return self._write_list("candidates", version, rows, "user_id", "source", ("rank", "anime_id", "score"))
+
+    def write_similar(self, version: int, rows: Iterable[Mapping]) -> int:
+        return self._write_list("similar", version, rows, "anime_id", "signal", ("rank", "similar_id", "score"))
+
+    # --- LoadManifest -----------------------------------------------------------------------
+    def record_load_run(self, run: Mapping) -> None:
+        row = {c: run.get(c) for c in LOAD_RUN_COLUMNS}
+        for column in _LOAD_TIMES:
+            row[column] = utc(row[column])
+        with self._lock:
+            self._load_runs.setdefault(row["dataset"], {})[row["run_id"]] = row
+
+    def load_runs(self, dataset: str, limit: int = 10) -> list[dict]:
+        with self._lock:
+            runs = sorted(self._load_runs.get(dataset, {}).values(), key=lambda r: timeuuid_key(r["run_id"]),
+                          reverse=True)
+            return [dict(r) for r in runs[:limit]]
+
+    # --- TrainingQueue ----------------------------------------------------------------------
+    def _insert_training_run(self, run: dict) -> None:
+        with self._lock:
+            if run["run_id"] in self._training:
+                raise RuntimeError(f"training run {run['run_id']} exists already")
+            self._training[run["run_id"]] = dict(run)
+
+    def _runs_in_order(self) -> list[dict]:
+        return sorted(self._training.values(), key=lambda r: timeuuid_key(r["run_id"]))
+
+    def claim_training(self, worker: str) -> dict | None:
+        with self._lock:
+            run = next((r for r in self._runs_in_order() if r["state"] == "queued"), None)
+            if run is None:
+                return None
+            run.update(state="running", worker=worker, started_at=now_utc())
+            return _public(run)
+
+    def _finish_training_run(self, run_id: uuid.UUID, fields: dict) -> bool:
+        with self._lock:
+            run = self._training.get(run_id)
+            if run is None:
+                raise KeyError(f"no training run {run_id}")
+            if run["state"] not in ("queued", "running"):
+                return False
+            run.update(fields)
+            return True
+
+    def training_runs(self, limit: int = 20) -> list[dict]:
+        with self._lock:
+            return [_public(r) for r in reversed(self._runs_in_order())][:limit]
+
+    def training_run(self, run_id: str | uuid.UUID) -> dict | None:
+        key = run_uuid(run_id)
+        with self._lock:
+            run = self._training.get(key) if key else None
+            return _public(run) if run else None
+
+
+def _public(run: dict) -> dict:
+    """A copy of a stored run as the interface hands it out (``run_id`` as str, lists copied)."""
+    out = {field: run.get(field) for field in TRAINING_RUN_FIELDS}
+    out.update(run_id=str(run["run_id"]), params=_copy_json(run["params"]), log_tail=list(run["log_tail"] or []))
+    return out
+
+
+def _copy_json(value):
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
+def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end positions of the runs of equal values in a sorted array."""
+    change = np.ones(len(keys), dtype=bool)
+    change[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(change)
+    return starts, np.append(starts[1:], len(keys))
+
+
+def _grouped(frame: pd.DataFrame, keys: list[str], columns: list[str]) -> dict[tuple, tuple[list, list[dict]]]:
+    """``frame`` grouped by ``keys``: key tuple -> (ranks, rows of ``columns``) in rank order."""
+    if frame.empty:
+        return {}
+    frame = frame.sort_values([*keys, "rank"], kind="stable")
+    records = frame[columns].to_dict("records")
+    ranks = frame["rank"].to_numpy().tolist()
+    change = np.zeros(len(frame), dtype=bool)
+    change[0] = True
+    arrays = [frame[k].to_numpy() for k in keys]
+    for values in arrays:
+        change[1:] |= values[1:] != values[:-1]
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], len(frame)).tolist()
+    key_tuples = zip(*(values[starts].tolist() for values in arrays))
+    return {key: (ranks[s:e], records[s:e]) for key, s, e in zip(key_tuples, starts.tolist(), ends)}
