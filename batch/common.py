@@ -10,10 +10,11 @@ from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
 
 from batch.spark import read_table, write_table
-from recall.itemsim import interaction_matrix, score_users
+from batch.versions import Build
+from config.registry import LIST_TABLES, Tables
+from recall.itemsim import interaction_matrix, score_users, similarity_matrix
 from recall.preference import strength
 from recall.topk import ranks
-from store import schema
 
 CANDIDATE_SCHEMA = "user_id int, source string, rank int, anime_id int, score double"
 
@@ -35,7 +36,7 @@ def ratings_with_strength(ratings: DataFrame) -> DataFrame:
 
 
 def load_ratings(spark, settings) -> DataFrame:
-    return ratings_with_strength(read_table(spark, schema.RATINGS_BY_USER, settings)
+    return ratings_with_strength(read_table(spark, Tables.RATINGS_BY_USER, settings)
                                  .select("user_id", "anime_id", "rating"))
 
 
@@ -86,12 +87,37 @@ def neighbour_candidates(ratings: DataFrame, item_ids: np.ndarray, similarity, k
             .mapInPandas(score_partition, CANDIDATE_SCHEMA))
 
 
+def neighbour_lists(ratings: DataFrame, neighbours: tuple, signal: str, source: str, settings
+                    ) -> tuple[pd.DataFrame, DataFrame]:
+    """What a similarity signal publishes: its ``similar_items`` rows and the per-user candidates it implies.
+
+    ``neighbours``: ``(item_ids, src, dst, score)`` in row-index space (a job's neighbour
+    builder); ``ratings``: ``user_id, anime_id, strength``. The candidates are a lazy Spark frame.
+    """
+    item_ids, src, dst, score = neighbours
+    opts = settings.batch
+    similar = similar_frame(item_ids, src, dst, score, signal, opts.similar_per_item)
+    matrix = similarity_matrix(src, dst, score, len(item_ids))
+    candidates = neighbour_candidates(ratings, item_ids, matrix, opts.candidates_per_source, source,
+                                      settings.spark.shuffle_partitions)
+    return similar, candidates
+
+
+def publish_neighbours(spark, store, settings, ratings: DataFrame, neighbours: tuple, signal: str,
+                       source: str) -> dict:
+    """Publish :func:`neighbour_lists` as new versions of ``similar:<signal>`` and ``candidates:<source>``."""
+    similar, candidates = neighbour_lists(ratings, neighbours, signal, source, settings)
+    sim_rows = publish_frame(spark, spark.createDataFrame(similar), Build(store, "similar", signal), settings)
+    rows = publish_frame(spark, candidates, Build(store, "candidates", source), settings)
+    return {"titles": len(neighbours[0]), "similar_rows": sim_rows, "rows": rows}
+
+
 def write_versioned(df: DataFrame, table: str, version: int, settings) -> None:
     write_table(df.withColumn("version", F.lit(version).cast("long")), table, settings)
 
 
-def publish_frame(spark, df: DataFrame, build, table: str, settings) -> int:
-    """Write ``df`` as ``build``'s new version of ``table``, flip the pointer, drop stale versions.
+def publish_frame(spark, df: DataFrame, build, settings) -> int:
+    """Write ``df`` as ``build``'s new version of its list's table, flip the pointer, drop stale versions.
 
     Returns the number of rows written (counted while writing, without a second pass).
     """
@@ -103,7 +129,7 @@ def publish_frame(spark, df: DataFrame, build, table: str, settings) -> int:
             yield pdf
 
     version = build.begin()
-    write_versioned(df.mapInPandas(count, df.schema), table, version, settings)
+    write_versioned(df.mapInPandas(count, df.schema), LIST_TABLES[build.list_name], version, settings)
     rows = int(counter.value)
     build.publish(rows)
     return rows

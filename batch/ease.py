@@ -9,25 +9,20 @@ import numpy as np
 import pandas as pd
 
 from batch.common import CANDIDATE_SCHEMA, load_ratings, publish_frame
-from batch.options import BatchOptions
 from batch.versions import Build
+from config import registry
 from recall import ease
-from recall.itemsim import interaction_matrix
+from recall.itemsim import watch_matrix
 from recall.topk import ranks
-from store import schema
 
-SOURCE = "ease"
+SOURCE = registry.source_built_by("ease").name
 
 
 def candidates(pairs: pd.DataFrame, k: int) -> pd.DataFrame:
     """Top-``k`` EASE candidates for every user in ``pairs`` (``user_id, anime_id``)."""
-    item_ids = np.sort(pairs["anime_id"].unique())
-    user_codes, users = pd.factorize(pairs["user_id"])
-    watched = interaction_matrix(user_codes, np.searchsorted(item_ids, pairs["anime_id"].to_numpy()),
-                                 np.ones(len(pairs)), len(users), len(item_ids))
-    watched.data[:] = 1.0
+    watched, users, item_ids = watch_matrix(pairs["user_id"], pairs["anime_id"])
     kept, weights = ease.fit(watched)
-    parts = [pd.DataFrame({"user_id": np.asarray(users)[rows].astype(np.int32), "source": SOURCE,
+    parts = [pd.DataFrame({"user_id": users[rows].astype(np.int32), "source": SOURCE,
                            "rank": ranks(rows), "anime_id": item_ids[cols].astype(np.int32),
                            "score": vals.astype(np.float64)})
              for rows, cols, vals in ease.top_candidates(watched, kept, weights, k)]
@@ -35,9 +30,9 @@ def candidates(pairs: pd.DataFrame, k: int) -> pd.DataFrame:
                                                                                     "anime_id", "score"])
 
 
-def run(spark, store, settings, opts: BatchOptions) -> dict:
+def run(spark, store, settings) -> dict:
     pairs = load_ratings(spark, settings).select("user_id", "anime_id").toPandas()
-    out = candidates(pairs, opts.candidates_per_source)
+    out = candidates(pairs, settings.batch.candidates_per_source)
     frame = spark.createDataFrame(out, CANDIDATE_SCHEMA)
-    rows = publish_frame(spark, frame, Build(store, "candidates", SOURCE), schema.USER_CANDIDATES, settings)
+    rows = publish_frame(spark, frame, Build(store, "candidates", SOURCE), settings)
     return {"ratings": len(pairs), "rows": rows, "version": store.current_version(f"candidates:{SOURCE}")}

@@ -7,50 +7,36 @@ history-times-similarity scoring over its workers.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from batch.common import (concat_triples, fan_out, load_ratings, neighbour_candidates, publish_frame,
-                          similar_frame)
-from batch.options import BatchOptions
-from batch.versions import Build
-from recall.itemsim import blocks, cowatch_block, interaction_matrix, similarity_matrix
-from store import schema
+from batch.common import concat_triples, fan_out, load_ratings, publish_neighbours
+from config import registry
+from config.settings import BatchSettings
+from recall.itemsim import blocks, cowatch_block, cowatch_operands, watch_matrix
 
-SIGNAL, SOURCE = "cowatch", "itemitem"
+SIGNAL = registry.signal_built_by("itemitem").name
+SOURCE = registry.source_built_by("itemitem").name
 BLOCK = 512
 
 
-def cowatch(spark, pairs: pd.DataFrame, opts: BatchOptions, k: int):
+def cowatch(spark, pairs: pd.DataFrame, opts: BatchSettings, k: int):
     """``(item_ids, src, dst, score)`` co-watch neighbours (row-index space) of the titles in ``pairs``."""
-    item_ids = np.sort(pairs["anime_id"].unique())
-    user_codes, users = pd.factorize(pairs["user_id"])
-    watched = interaction_matrix(user_codes, np.searchsorted(item_ids, pairs["anime_id"].to_numpy()),
-                                 np.ones(len(pairs)), len(users), len(item_ids))
-    watched.data[:] = 1.0
-    counts = np.asarray(watched.sum(axis=0)).ravel()
-    b = spark.sparkContext.broadcast((watched, watched.T.tocsr(), counts))
+    watched, _, item_ids = watch_matrix(pairs["user_id"], pairs["anime_id"])
+    b = spark.sparkContext.broadcast(cowatch_operands(watched))
     shrink, min_common = opts.cowatch_shrinkage, opts.cowatch_min_common
-
-    def block(items):
-        x, xt, n = b.value
-        return cowatch_block(xt, x, n, items, k, shrink, min_common)
-
-    src, dst, score = concat_triples(fan_out(spark, blocks(len(item_ids), BLOCK), block))
-    b.unpersist()
+    try:
+        src, dst, score = concat_triples(fan_out(spark, blocks(len(item_ids), BLOCK),
+                                                 lambda items: cowatch_block(b.value, items, k, shrink, min_common)))
+    finally:
+        b.unpersist()
     return item_ids, src, dst, score
 
 
-def run(spark, store, settings, opts: BatchOptions) -> dict:
+def run(spark, store, settings) -> dict:
+    opts = settings.batch
     ratings = load_ratings(spark, settings).select("user_id", "anime_id", "strength").cache()
     pairs = ratings.select("user_id", "anime_id").toPandas()
-    item_ids, src, dst, score = cowatch(spark, pairs, opts, opts.neighbours_k)
-    similar = similar_frame(item_ids, src, dst, score, SIGNAL, opts.similar_per_item)
-    sim_rows = publish_frame(spark, spark.createDataFrame(similar), Build(store, "similar", SIGNAL),
-                             schema.SIMILAR_ITEMS, settings)
-    S = similarity_matrix(src, dst, score, len(item_ids))
-    out = neighbour_candidates(ratings, item_ids, S, opts.candidates_per_source, SOURCE,
-                               opts.spark_shuffle_partitions)
-    rows = publish_frame(spark, out, Build(store, "candidates", SOURCE), schema.USER_CANDIDATES, settings)
+    result = publish_neighbours(spark, store, settings, ratings, cowatch(spark, pairs, opts, opts.neighbours_k),
+                                SIGNAL, SOURCE)
     ratings.unpersist()
-    return {"titles": len(item_ids), "similar_rows": sim_rows, "rows": rows}
+    return result

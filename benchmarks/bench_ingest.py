@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infra.config import Settings, get_settings  # noqa: E402
+from config import load_settings  # noqa: E402
 from ingest.catalog import load  # noqa: E402
 from ingest.csv_rows import RATINGS, CsvParser  # noqa: E402
 
@@ -65,7 +65,7 @@ def synthetic_ratings(path: Path, scale: float, seed: int = 7) -> Iterator[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    s = get_settings()
+    s = load_settings()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--keyspace", default="bench_ingest")
     ap.add_argument("--anime", type=Path, default=s.anime_csv)
@@ -76,11 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=0.0, help="also load synthetic ratings, this many x the users")
     ap.add_argument("--keep", action="store_true", help="keep the scratch keyspace")
     args = ap.parse_args(argv)
-    if args.keyspace == Settings.model_fields["cassandra_keyspace"].default:
-        ap.error("use a scratch keyspace, not the default one")
+    if args.keyspace == s.cassandra.keyspace:
+        ap.error(f"use a scratch keyspace, not the configured one ({s.cassandra.keyspace})")
 
     from store.cassandra import open_store
-    store = open_store(Settings(cassandra_keyspace=args.keyspace), retries=3, migrate=True)
+    store = open_store(load_settings(cassandra={"keyspace": args.keyspace}), retries=3, migrate=True)
     store.drop_keyspace()
     store.migrate()
     lines: list[tuple[str, str, float, str]] = []

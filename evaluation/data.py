@@ -1,4 +1,4 @@
-"""Loading the Kaggle CSVs, cleaning them, and the per-user held-out split.
+"""The Kaggle CSVs as the harness reads them (ingest's readers), and the per-user held-out split.
 
 Conventions used by the whole harness:
 
@@ -12,9 +12,7 @@ Conventions used by the whole harness:
 """
 from __future__ import annotations
 
-import html
 import logging
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,69 +21,17 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+# The CSVs are read by ingest's readers: the same cleaning and validation as a load into Cassandra
+# (ratings -1 or 1..10, last duplicate wins, bad rows dropped and logged).
+from ingest.frames import read_anime as load_anime  # noqa: F401  (the harness's names)
+from ingest.frames import read_ratings as load_ratings  # noqa: F401
+
 log = logging.getLogger(__name__)
 
 UNSCORED = -1
-VALID_SCORES = frozenset(range(1, 11))
-RATING_COLUMNS = ("user_id", "anime_id", "rating")
-ANIME_COLUMNS = ("anime_id", "name", "genre", "type", "episodes", "rating", "members")
-
-
-def default_data_dir() -> Path:
-    """Same rule as ``infra.config``: ``$ANIMEREC_DATA_DIR`` or ``<project>/../shared/data/anime``."""
-    configured = os.environ.get("ANIMEREC_DATA_DIR") or os.environ.get("DATA_DIR")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "anime"
 
 
 # --------------------------------------------------------------------------- loading
-
-
-def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], path: Path) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; expected {list(columns)}")
-
-
-def load_ratings(path: Path) -> pd.DataFrame:
-    """Read a Kaggle ``rating.csv``-shaped file; drop malformed rows and duplicate pairs.
-
-    Duplicate (user, anime) pairs: the last row in file order wins.
-    """
-    raw = pd.read_csv(path, dtype=str, skipinitialspace=True)
-    raw.columns = [c.strip().lower() for c in raw.columns]
-    _require_columns(raw, RATING_COLUMNS, path)
-    frame = raw[list(RATING_COLUMNS)].apply(pd.to_numeric, errors="coerce")
-    frame = frame.dropna()
-    frame = frame[frame["rating"] % 1 == 0]
-    frame = frame.astype({"user_id": np.int64, "anime_id": np.int64, "rating": np.int64})
-    valid = frame["rating"].isin(VALID_SCORES) | (frame["rating"] == UNSCORED)
-    dropped = len(raw) - int(valid.sum())
-    if dropped:
-        log.warning("%s: dropped %d malformed rating row(s)", path, dropped)
-    frame = frame[valid].drop_duplicates(["user_id", "anime_id"], keep="last")
-    return frame.reset_index(drop=True)
-
-
-def load_anime(path: Path) -> pd.DataFrame:
-    """Read a Kaggle ``anime.csv``-shaped file into clean types.
-
-    Names are HTML-unescaped, ``episodes`` = ``Unknown`` becomes NaN, empty genres an
-    empty string, duplicate ids keep their last row.
-    """
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    raw.columns = [c.strip().lower() for c in raw.columns]
-    _require_columns(raw, ANIME_COLUMNS[:2], path)
-    anime = pd.DataFrame({"anime_id": pd.to_numeric(raw["anime_id"], errors="coerce")})
-    anime["name"] = raw["name"].map(lambda s: html.unescape(s).strip())
-    anime["genre"] = raw.get("genre", pd.Series("", index=raw.index)).str.strip()
-    anime["type"] = raw.get("type", pd.Series("", index=raw.index)).str.strip()
-    for column in ("episodes", "rating", "members"):
-        values = raw[column] if column in raw else pd.Series("", index=raw.index)
-        anime[column] = pd.to_numeric(values, errors="coerce")
-    anime = anime.dropna(subset=["anime_id"]).astype({"anime_id": np.int64})
-    return anime.drop_duplicates("anime_id", keep="last").reset_index(drop=True)
 
 
 def restrict_to_catalog(ratings: pd.DataFrame, anime: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,7 @@ Cleaning, as the shipped Kaggle files need it:
 * synopses: the site's "No synopsis ... has been added" placeholders and empty text become
   ``None`` (nothing to store).
 
-Records: catalog rows are dicts (the keys ``CassandraStore.upsert_anime`` takes), ratings are
+Records: catalog rows are dicts (the keys ``store.CatalogStore.upsert_anime`` takes), ratings are
 ``(user_id, anime_id, rating)`` tuples, synopses ``(anime_id, synopsis_or_None)`` pairs.
 Duplicates are *not* resolved here (the parser is streaming); the loaders resolve them, last
 row wins.

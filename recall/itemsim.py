@@ -8,7 +8,8 @@ watched i (every rating row, -1 included, is a watch):
 -- cosine on binary watch vectors, shrunk towards 0 when the evidence is a handful of users
 (two obscure titles seen by the same two people get cosine 1 but deserve little weight).
 Pairs with fewer than ``min_common`` co-watchers are dropped. Everything is computed in blocks
-of titles (``X_block^T X`` as a dense block), so memory stays ``block x n_items``.
+of titles (``X_block^T X`` as a dense block, :func:`cowatch_block`), so memory stays
+``block x n_items``; the batch job spreads the blocks over Spark's workers.
 
 Users are scored through a similarity matrix ``S`` (co-watch or content, top neighbours per
 title): ``score(u, j) = sum_i strength(u, i) * S[i, j]`` over the user's history, minus what
@@ -17,6 +18,7 @@ they have already seen.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,13 +34,38 @@ def interaction_matrix(user_idx, item_idx, values, n_users: int, n_items: int) -
     return m
 
 
-def cowatch_block(watched_t: sp.csr_matrix, watched: sp.csr_matrix, counts: np.ndarray, items: np.ndarray, k: int,
-                  shrinkage: float = 20.0, min_common: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Top-``k`` co-watch neighbours of ``items``.
+def watch_matrix(user_ids, anime_ids) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Who watched what: ``(watched, users, items)`` from parallel arrays of rating rows.
 
-    ``watched``: binary users x items CSR; ``watched_t`` its transpose as CSR; ``counts``: the
-    column sums. Returns flat ``(item, neighbour, score)`` arrays, each item's best first.
+    ``watched`` is a binary float32 users x items CSR (a pair listed twice is one watch);
+    row ``r`` is user ``users[r]``, column ``c`` title ``items[c]``; both id arrays sorted.
     """
+    users, rows = np.unique(np.asarray(user_ids), return_inverse=True)
+    items, cols = np.unique(np.asarray(anime_ids), return_inverse=True)
+    watched = interaction_matrix(rows, cols, np.ones(len(rows)), len(users), len(items))
+    watched.data[:] = 1.0
+    return watched, users, items
+
+
+class CowatchOperands(NamedTuple):
+    """What every block of the co-watch computation reads (the job broadcasts it once)."""
+
+    watched: sp.csr_matrix       # binary users x items
+    watched_t: sp.csr_matrix     # its transpose, as CSR (rows = titles)
+    counts: np.ndarray           # watchers per title
+
+
+def cowatch_operands(watched: sp.csr_matrix) -> CowatchOperands:
+    return CowatchOperands(watched, watched.T.tocsr(), np.asarray(watched.sum(axis=0)).ravel())
+
+
+def cowatch_block(operands: CowatchOperands, items: np.ndarray, k: int, shrinkage: float = 20.0,
+                  min_common: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top-``k`` co-watch neighbours of the titles (column indices) ``items``.
+
+    Returns flat ``(item, neighbour, score)`` arrays, each item's best first.
+    """
+    watched, watched_t, counts = operands
     common = (watched_t[items] @ watched).toarray().astype(np.float64)   # c_ij for the block
     denom = np.sqrt(np.outer(counts[items], counts))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -51,17 +78,6 @@ def cowatch_block(watched_t: sp.csr_matrix, watched: sp.csr_matrix, counts: np.n
 
 def blocks(n_items: int, size: int) -> list[np.ndarray]:
     return [np.arange(s, min(s + size, n_items)) for s in range(0, n_items, size)]
-
-
-def cowatch_neighbours(watched: sp.csr_matrix, k: int, shrinkage: float = 20.0, min_common: int = 2,
-                       block: int = 512) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """All titles' co-watch neighbours, one block at a time (single process; the job distributes blocks)."""
-    binary = watched.copy()
-    binary.data[:] = 1.0
-    counts = np.asarray(binary.sum(axis=0)).ravel()
-    binary_t = binary.T.tocsr()
-    for items in blocks(binary.shape[1], block):
-        yield cowatch_block(binary_t, binary, counts, items, k, shrinkage, min_common)
 
 
 def similarity_matrix(src, dst, score, n_items: int) -> sp.csr_matrix:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 WINDOW_MS = 60_000                      # one-minute tumbling windows for trending
 WINDOW_RETENTION_MS = 24 * 3600 * 1000  # windows older than this leave the state
-COUNTED_KINDS = ("click", "view")
 
 Counts = tuple[int, int]  # (clicks, views)
 
@@ -28,8 +27,3 @@ def bump(counts: Counts | None, kind: str) -> Counts:
 def expired_windows(starts, now_ms: int) -> list[int]:
     horizon = now_ms - WINDOW_RETENTION_MS
     return [s for s in starts if s < horizon]
-
-
-def ctr(counts: Counts) -> float:
-    clicks, views = counts
-    return clicks / views if views else 0.0

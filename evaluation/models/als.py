@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from evaluation.data import UNSCORED, InteractionData
 from evaluation.models.base import ScoringRecommender
-from evaluation.models.solvers import conjugate_gradient_rows, row_operator
+from evaluation.models.solvers import conjugate_gradient_rows, initial_factors, row_operator
 
 UNSCORED_AS = 7.0
 
@@ -45,9 +45,7 @@ class ImplicitALS(ScoringRecommender):
         extra = confidence_strength(train)
         extra.data *= self.alpha  # c - 1
         extra_t = extra.T.tocsr()
-        rng = np.random.default_rng(self.seed)
-        self._users = rng.normal(0, 0.01, (train.n_users, self.factors)).astype(np.float32)
-        self._items = rng.normal(0, 0.01, (train.n_items, self.factors)).astype(np.float32)
+        self._users, self._items = initial_factors(self.seed, train.n_users, train.n_items, self.factors)
         for _ in range(self.iterations):
             self._users = self._half_step(extra, self._items, self._users)
             self._items = self._half_step(extra_t, self._users, self._items)

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from evaluation.data import InteractionData
 from evaluation.models.base import ScoringRecommender
-from evaluation.models.solvers import conjugate_gradient_rows, row_operator
+from evaluation.models.solvers import conjugate_gradient_rows, initial_factors, row_operator
 
 
 def _with_ones(matrix: np.ndarray) -> np.ndarray:
@@ -38,9 +38,7 @@ class BiasedMF(ScoringRecommender):
         scores = train.explicit.astype(np.float32)
         scores_t = scores.T.tocsr()
         self._mean = float(scores.data.mean()) if scores.nnz else 0.0
-        rng = np.random.default_rng(self.seed)
-        self._users = rng.normal(0, 0.01, (train.n_users, self.factors)).astype(np.float32)
-        self._items = rng.normal(0, 0.01, (train.n_items, self.factors)).astype(np.float32)
+        self._users, self._items = initial_factors(self.seed, train.n_users, train.n_items, self.factors)
         self._user_bias = np.zeros(train.n_users, dtype=np.float32)
         self._item_bias = np.zeros(train.n_items, dtype=np.float32)
         for _ in range(self.iterations):

@@ -1,4 +1,5 @@
-"""EASE: embarrassingly shallow autoencoder (Steck, WWW 2019), closed form.
+"""EASE: embarrassingly shallow autoencoder (Steck, WWW 2019), closed form -- the production
+recall source's own fit (:func:`recall.ease.fit`), with its ``l2`` tuned here.
 
 B = I - P diag(1 / diag(P)),  P = (X^T X + lambda I)^-1,  score(u) = X_u B.
 
@@ -14,8 +15,7 @@ import numpy as np
 
 from evaluation.data import InteractionData
 from evaluation.models.base import ScoringRecommender
-from evaluation.models.item_knn import cooccurrence
-from recall.ease import ease_weights
+from recall import ease
 
 
 class EASE(ScoringRecommender):
@@ -27,9 +27,8 @@ class EASE(ScoringRecommender):
         self.min_item_count = min_item_count
 
     def _fit(self, train: InteractionData) -> None:
-        self._kept = np.flatnonzero(train.item_counts >= self.min_item_count)
+        self._kept, self._weights = ease.fit(train.watched, self.l2, self.min_item_count)   # the batch job's fit
         self._inputs = train.watched[:, self._kept].tocsr()
-        self._weights = ease_weights(cooccurrence(self._inputs), self.l2).astype(np.float32)
 
     def score_users(self, user_indices: np.ndarray) -> np.ndarray:
         scores = np.full((len(user_indices), self._train.n_items), -np.inf, dtype=np.float32)

@@ -1,10 +1,13 @@
 """The platform's own pipeline in the harness: recall merge + TensorFlow ranker.
 
-Nothing is re-implemented: ``fit`` trains the ranker with :func:`ranking.train.train` (recall
+Nothing is re-implemented: ``fit`` trains the ranker with :func:`training.train.train` (recall
 built on 80 % of the training data, labels from the rest), then builds every recall source
 on the whole training split with the batch jobs' code into a ``MemoryStore``;
 ``recommend`` asks :class:`ranking.recommender.Recommender` -- the object behind
 ``/recommends`` -- for each user's top k.
+
+The harness builds models from a seed alone, so the platform settings and the catalog files
+are given once by the entry point (:meth:`Pipeline.configure`, the CLI does it).
 """
 from __future__ import annotations
 
@@ -12,55 +15,48 @@ from pathlib import Path
 
 import numpy as np
 
+from batch.spark import spark_session
+from config import Settings
 from evaluation.data import InteractionData
 from evaluation.metrics import EMPTY_SLOT
 from evaluation.models.base import Recommender
-
-_CATALOG_FILES: dict[str, Path | None] = {"anime": None, "synopsis": None}
-
-
-def use_catalog(anime: Path | None, synopsis: Path | None = None) -> None:
-    """Catalog files the pipeline reads (the CLI passes ``--anime``); default: the configured ones."""
-    _CATALOG_FILES.update(anime=anime, synopsis=synopsis)
-
-
-def _catalog_frame():
-    from batch.sample import read_catalog
-    from infra.config import get_settings
-    return read_catalog(get_settings(), _CATALOG_FILES["anime"], _CATALOG_FILES["synopsis"])
+from ingest.frames import read_catalog
+from ranking.catalog import Catalog
+from ranking.recommender import Recommender as Serving
+from ranking.registry import RankerVersion
+from training.offline import build_offline_store
+from training.train import train as train_ranker
 
 
 class Pipeline(Recommender):
-    def __init__(self, seed: int = 42, max_users: int | None = None, epochs: int = 6, sources: str | None = None) -> None:
-        """Defaults: the training settings (``ranker_max_users``, ``ranker_sources``)."""
-        from infra.config import get_settings
+    settings: Settings | None = None
+    anime_csv: Path | None = None
+    synopsis_csv: Path | None = None
+
+    @classmethod
+    def configure(cls, settings: Settings, anime_csv: Path | None = None, synopsis_csv: Path | None = None) -> None:
+        """Platform settings (ranker and batch knobs) and catalog files (default: the settings' ones)."""
+        cls.settings, cls.anime_csv, cls.synopsis_csv = settings, anime_csv, synopsis_csv
+
+    def __init__(self, seed: int = 42) -> None:
         super().__init__(seed)
-        self.max_users = max_users or get_settings().ranker_max_users
-        self.epochs = epochs
-        self.sources = sources or get_settings().ranker_sources
+        if self.settings is None:
+            raise RuntimeError("Pipeline.configure(settings) must be called before the pipeline is built")
 
     def fit(self, train: InteractionData) -> "Pipeline":
-        from batch.offline import build_offline_store
-        from batch.spark import spark_session
-        from infra.config import get_settings
-        from ranking.catalog import Catalog
-        from ranking.model import Scorer
-        from ranking.recommender import Recommender as Serving
-        from ranking.train import train as train_ranker
-
-        ratings, catalog_frame = train.to_frame(), _catalog_frame()
-        sources = tuple(self.sources.split(","))
-        spark = spark_session(get_settings())
+        settings = self.settings.model_copy(update={"ranker": self.settings.ranker.model_copy(update={"seed": self.seed})})
+        ratings = train.to_frame()
+        catalog_frame = read_catalog(self.anime_csv or settings.anime_csv, self.synopsis_csv or settings.synopsis_csv)
+        spark = spark_session(settings)
         try:
-            trained = train_ranker(ratings, catalog_frame, spark=spark, epochs=self.epochs, seed=self.seed,
-                                   max_users=self.max_users, sources=sources, source_name="evaluation split",
+            trained = train_ranker(ratings, catalog_frame, settings, spark=spark, source_name="evaluation split",
                                    register=False)
-            store = build_offline_store(spark, ratings, catalog_frame, sources=sources)
+            store = build_offline_store(spark, ratings, catalog_frame, settings)
         finally:
             spark.stop()
         self.ranker_metrics = trained["metrics"]
-        self._serving = Serving(store, Catalog.from_rows(catalog_frame.to_dict("records")),
-                                scorer=Scorer(trained["model"]))
+        ranker = RankerVersion("in-memory", trained["model"], trained["schema"], {})
+        self._serving = Serving(store, Catalog.from_rows(catalog_frame.to_dict("records")), ranker=ranker)
         self._train = train
         self._item_index = {int(a): i for i, a in enumerate(train.item_ids)}
         return self

@@ -7,12 +7,13 @@ import scipy.sparse as sp
 from evaluation.data import InteractionData, split_interactions
 from evaluation.metrics import EMPTY_SLOT
 from evaluation.models import BASELINES, MODELS, Recommender, register_model, resolve_model, top_k_indices
-from evaluation.models.ease import EASE, ease_weights
+from evaluation.models.ease import EASE
 from evaluation.models.item_knn import keep_top_neighbours
 from evaluation.models.nmf import NMFGroup
 from evaluation.models.popularity import Popularity
 from evaluation.models.solvers import conjugate_gradient_rows, row_operator
 from evaluation.synthetic import clustered_interactions
+from recall.ease import ease_weights
 
 N_CLUSTERS, ITEMS_PER_CLUSTER = 4, 10
 

@@ -5,6 +5,7 @@ import hashlib
 import io
 import itertools
 
+import pandas as pd
 import pytest
 
 from ingest.csv_rows import ANIME, RATINGS, SYNOPSIS, CsvParser, FormatError, parse, parse_text
@@ -234,8 +235,8 @@ def test_str_source_is_a_path_not_csv_text():
 
 
 def test_real_catalog_parses_cleanly():
-    from infra.config import get_settings
-    path = get_settings().anime_csv  # the shared data is part of every checkout's surroundings
+    from config import load_settings
+    path = load_settings().anime_csv  # the shared data is part of every checkout's surroundings
     with CsvParser(path, ANIME) as parser:
         rows = list(parser)
     assert parser.report.rows_rejected == 0 and len(rows) == 12_294
@@ -243,3 +244,51 @@ def test_real_catalog_parses_cleanly():
     assert by_id[9969]["name"] == "Gintama'"
     assert by_id[21]["episodes"] is None
     assert not any("&#039;" in r["name"] or "&quot;" in r["name"] for r in rows)
+
+
+# --- whole files as frames (ingest.frames) ------------------------------------------------------
+
+def test_ratings_frame_applies_the_parser_rules_and_keeps_the_last_duplicate(tmp_path):
+    from ingest.frames import read_ratings
+    path = tmp_path / "r.csv"
+    path.write_text(crlf("user_id,anime_id,rating", "1,5,3", "1,6,-1", "1,5,0", "2,5,8.0", "1,5,9", "2,7,4", "2,7,2"))
+    reports = []
+    frame = read_ratings(path, report_to=reports)
+    assert frame.values.tolist() == [[1, 6, -1], [1, 5, 9], [2, 7, 2]]
+    assert frame.dtypes.astype(str).tolist() == ["int32", "int32", "int16"]
+    assert reports[0].rows_rejected == 2
+    assert dict(reports[0].reasons) == {"rating_out_of_range": 1, "rating_not_integer": 1}
+
+
+def test_ratings_frame_of_a_file_without_valid_rows_is_empty_with_its_columns(tmp_path):
+    from ingest.frames import read_ratings
+    path = tmp_path / "r.csv"
+    path.write_text(crlf("user_id,anime_id,rating", "1,5,11"))
+    frame = read_ratings(path)
+    assert frame.empty and frame.columns.tolist() == ["user_id", "anime_id", "rating"]
+
+
+def test_ratings_frame_rejects_a_file_of_another_format(tmp_path):
+    from ingest.frames import read_ratings
+    path = tmp_path / "a.csv"
+    path.write_text(crlf(ANIME_HEADER, "1,A,Drama,TV,1,7.0,5"))
+    with pytest.raises(FormatError, match="lacks column"):
+        read_ratings(path)
+
+
+def test_catalog_frame_joins_synopses_and_keeps_the_last_row_of_a_title(tmp_path):
+    from ingest.frames import read_catalog
+    anime, synopsis = tmp_path / "anime.csv", tmp_path / "synopsis.csv"
+    anime.write_text(crlf(ANIME_HEADER, "1,Old name,Drama,TV,12,7.0,5", "2,Tom &amp; Jerry,,Movie,Unknown,,",
+                          "1,New name,\"Action, Drama\",TV,13,7.5,6", "x,Bad,Drama,TV,1,1.0,1"))
+    synopsis.write_text(crlf("MAL_ID,sypnopsis", "1,A story.", "1,No synopsis has been added for this series yet.",
+                             "2,No synopsis information has been added to this title."))
+    catalog = read_catalog(anime, synopsis)
+    assert catalog["anime_id"].tolist() == [2, 1]
+    tom, new = catalog.to_dict("records")
+    assert new["name"] == "New name" and new["genres"] == ["Action", "Drama"] and new["episodes"] == 13
+    assert new["synopsis"] == "A story."            # a later placeholder does not erase the text
+    assert tom["name"] == "Tom & Jerry" and tom["genres"] is None
+    assert pd.isna(tom["episodes"]) and pd.isna(tom["rating"]) and pd.isna(tom["synopsis"])
+    assert read_catalog(anime)["synopsis"].isna().all()
+    assert read_catalog(anime, tmp_path / "missing.csv")["synopsis"].isna().all()

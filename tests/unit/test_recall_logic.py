@@ -1,4 +1,6 @@
-"""Recall sources' pure logic on tiny in-memory data (no Spark, no Cassandra)."""
+"""Recall sources' pure logic on tiny in-memory data (no Spark cluster, no Cassandra)."""
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,7 +8,9 @@ import scipy.sparse as sp
 
 from recall.als import topk_unseen
 from recall.content import content_features, content_neighbours
-from recall.itemsim import cowatch_neighbours, interaction_matrix, score_users, similarity_matrix
+from batch import ease as ease_job, itemitem
+from config.settings import BatchSettings
+from recall.itemsim import interaction_matrix, score_users, similarity_matrix, watch_matrix
 from recall.preference import strength, with_strength
 from recall.topk import ranks, topk_rows
 
@@ -32,22 +36,63 @@ def test_strength_is_mean_centred_and_minus_one_is_neutral():
     assert df["strength"].tolist() == pytest.approx([2.0, 0.5, 1.0, 1.0])   # user 3 never scores: neutral
 
 
-def _watch(pairs, n_users, n_items):
-    u, i = zip(*pairs)
-    return interaction_matrix(u, i, np.ones(len(u)), n_users, n_items)
+class _InProcessSpark:
+    """Just enough of a SparkSession for the jobs' driver code: broadcasts and task fan-out run here."""
+
+    def __init__(self):
+        self.tasks = 0
+        self.sparkContext = self
+
+    def broadcast(self, value):
+        return SimpleNamespace(value=value, unpersist=lambda: None)
+
+    def parallelize(self, tasks, n):
+        self.tasks += n
+        return SimpleNamespace(map=lambda fn: SimpleNamespace(collect=lambda: [fn(t) for t in tasks]))
 
 
-def test_cowatch_cosine_with_shrinkage():
-    # items 0 and 1 always watched together by 4 users; item 2 shares one user with item 0
-    pairs = [(u, 0) for u in range(4)] + [(u, 1) for u in range(4)] + [(0, 2), (4, 2)] + [(5, 3)]
-    x = _watch(pairs, 6, 4)
-    src, dst, score = (np.concatenate(a) for a in zip(*cowatch_neighbours(x, k=5, shrinkage=4, min_common=1)))
-    got = {(int(a), int(b)): float(s) for a, b, s in zip(src, dst, score)}
-    assert got[(0, 1)] == pytest.approx(1.0 * 4 / (4 + 4))          # cosine 1, shrunk by 4/(4+4)
-    assert got[(0, 2)] == pytest.approx(1 / np.sqrt(4 * 2) * 1 / 5)
-    assert (0, 0) not in got and not any(3 in key for key in got)   # no self, no pair without co-watchers
-    src, dst, _ = (np.concatenate(a) for a in zip(*cowatch_neighbours(x, k=5, shrinkage=4, min_common=2)))
-    assert set(zip(src.tolist(), dst.tolist())) == {(0, 1), (1, 0)}
+def test_watch_matrix_is_binary_with_sorted_ids():
+    users = [30, 10, 30, 20, 10, 30]
+    anime = [7, 5, 7, 9, 9, 5]                       # (30, 7) twice: still one watch
+    watched, user_ids, item_ids = watch_matrix(pd.Series(users), pd.Series(anime))
+    assert user_ids.tolist() == [10, 20, 30] and item_ids.tolist() == [5, 7, 9]
+    assert watched.dtype == np.float32 and watched.format == "csr"
+    assert watched.toarray().tolist() == [[1, 0, 1], [0, 0, 1], [1, 1, 0]]
+
+
+def _cowatch(pairs, k=5, shrinkage=4.0, min_common=1):
+    """The item-item job's co-watch neighbours as ``{(anime_id, neighbour_id): score}``."""
+    frame = pd.DataFrame(pairs, columns=["user_id", "anime_id"])
+    spark = _InProcessSpark()
+    opts = BatchSettings(cowatch_shrinkage=shrinkage, cowatch_min_common=min_common)
+    item_ids, src, dst, score = itemitem.cowatch(spark, frame, opts, k)
+    return {(int(item_ids[a]), int(item_ids[b])): float(s) for a, b, s in zip(src, dst, score)}, spark.tasks
+
+
+def test_cowatch_cosine_with_shrinkage(monkeypatch):
+    # titles 100 and 101 always watched together by 4 users; 102 shares one user with 100.
+    # User and anime ids are not indices, and user 50 lists title 100 twice (one watch).
+    pairs = ([(u, 100) for u in (50, 51, 52, 53, 50)] + [(u, 101) for u in (50, 51, 52, 53)]
+             + [(50, 102), (54, 102), (55, 103)])
+    monkeypatch.setattr(itemitem, "BLOCK", 3)        # 4 titles: two blocks, as the job splits them
+    got, tasks = _cowatch(pairs, shrinkage=4, min_common=1)
+    assert tasks == 2
+    assert got[(100, 101)] == pytest.approx(1.0 * 4 / (4 + 4))      # cosine 1, shrunk by 4/(4+4)
+    assert got[(100, 102)] == pytest.approx(1 / np.sqrt(4 * 2) * 1 / 5)
+    assert got[(102, 100)] == pytest.approx(got[(100, 102)])       # the second block sees the same pair
+    assert (100, 100) not in got and not any(103 in key for key in got)  # no self, no pair without co-watchers
+    got, _ = _cowatch(pairs, shrinkage=4, min_common=2)
+    assert set(got) == {(100, 101), (101, 100)}
+
+
+def test_ease_candidates_are_in_id_space_and_unseen():
+    # 6 users watch titles 10..14 (EASE keeps titles with >= 5 watchers); user 7 saw 10, 11 only
+    pairs = [(u, a) for u in range(1, 7) for a in range(10, 15)] + [(7, 10), (7, 11)]
+    out = ease_job.candidates(pd.DataFrame(pairs, columns=["user_id", "anime_id"]), k=2)
+    seventh = out[out["user_id"] == 7]
+    assert seventh["rank"].tolist() == [1, 2]
+    assert set(seventh["anime_id"]) <= {12, 13, 14}
+    assert out[out["user_id"] != 7].empty                  # the others have seen every kept title
 
 
 def test_score_users_sums_neighbours_and_skips_seen():

@@ -1,6 +1,6 @@
 import pytest
 
-from streaming.features import WINDOW_MS, WINDOW_RETENTION_MS, bump, ctr, expired_windows, window_start
+from streaming.features import WINDOW_MS, WINDOW_RETENTION_MS, bump, expired_windows, window_start
 
 
 def test_bump_counts_clicks_and_views_separately():
@@ -8,7 +8,6 @@ def test_bump_counts_clicks_and_views_separately():
     for kind in ("click", "view", "view", "click", "view"):
         counts = bump(counts, kind)
     assert counts == (2, 3)
-    assert ctr(counts) == pytest.approx(2 / 3)
 
 
 def test_bump_rejects_other_kinds():
@@ -25,7 +24,3 @@ def test_old_windows_expire():
     now = 10 * WINDOW_RETENTION_MS
     starts = [now - WINDOW_RETENTION_MS - WINDOW_MS, now - WINDOW_MS, now]
     assert expired_windows(starts, now) == [starts[0]]
-
-
-def test_ctr_without_views_is_zero():
-    assert ctr((3, 0)) == 0.0
