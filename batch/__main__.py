@@ -5,7 +5,8 @@ import argparse
 import logging
 import sys
 
-from batch.options import JOBS
+from config import load_settings
+from config.registry import JOBS
 from batch.runner import run_jobs
 
 
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown job(s) {', '.join(unknown)}; choose from {', '.join(JOBS)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    results = run_jobs(args.jobs or list(JOBS))
+    results = run_jobs(load_settings(), args.jobs or list(JOBS))
     return 0 if all(r.ok for r in results) else 1
 
 

@@ -11,17 +11,17 @@ import pandas as pd
 from pyspark.sql import functions as F
 
 from batch.common import CANDIDATE_SCHEMA, load_ratings, publish_frame
-from batch.options import BatchOptions
 from batch.versions import Build
+from config import registry
+from config.settings import BatchSettings
 from recall.als import als_estimator, topk_unseen
 from recall.itemsim import interaction_matrix
 from recall.topk import ranks
-from store import schema
 
-SOURCE = "als"
+SOURCE = registry.source_built_by("als").name
 
 
-def candidates(ratings, opts: BatchOptions, k: int):
+def candidates(ratings, opts: BatchSettings, k: int, partitions: int):
     """Fit ALS on ``ratings`` (``user_id, anime_id, strength``) and return the candidate DataFrame."""
     spark = ratings.sparkSession
     model = als_estimator(opts.als_rank, opts.als_iterations, opts.als_reg, opts.als_alpha).fit(ratings)
@@ -47,13 +47,13 @@ def candidates(ratings, opts: BatchOptions, k: int):
                 yield pd.DataFrame({"user_id": pdf["user_id"].to_numpy()[r].astype(np.int32), "source": SOURCE,
                                     "rank": ranks(r), "anime_id": ids[c].astype(np.int32), "score": v})
 
-    return users.repartition(opts.spark_shuffle_partitions).mapInPandas(score, CANDIDATE_SCHEMA)
+    return users.repartition(partitions).mapInPandas(score, CANDIDATE_SCHEMA)
 
 
-def run(spark, store, settings, opts: BatchOptions) -> dict:
+def run(spark, store, settings) -> dict:
     ratings = load_ratings(spark, settings).select("user_id", "anime_id", "strength").cache()
     n = ratings.count()
-    out = candidates(ratings, opts, opts.candidates_per_source)
-    rows = publish_frame(spark, out, Build(store, "candidates", SOURCE), schema.USER_CANDIDATES, settings)
+    out = candidates(ratings, settings.batch, settings.batch.candidates_per_source, settings.spark.shuffle_partitions)
+    rows = publish_frame(spark, out, Build(store, "candidates", SOURCE), settings)
     ratings.unpersist()
-    return {"ratings": n, "rows": rows, "version": store.current_version(f"candidates:{SOURCE}")}
+    return {"ratings": n, "rows": rows, "version": store.current_version(registry.SOURCE[SOURCE].pointer)}

@@ -11,11 +11,10 @@ import pandas as pd
 from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
 
-from batch.options import BatchOptions
 from batch.spark import read_table, write_table
 from batch.versions import Build
 from recall.popularity import popular_lists, recency_weight, score_titles
-from store import schema
+from config.registry import Tables
 
 
 def title_aggregates(ratings, windows, now_s: float, half_life_hours: float) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -33,19 +32,20 @@ def title_aggregates(ratings, windows, now_s: float, half_life_hours: float) -> 
     return watches, recent
 
 
-def run(spark, store, settings, opts: BatchOptions) -> dict:
-    ratings = read_table(spark, schema.RATINGS_BY_USER, settings).select("anime_id")
-    windows = read_table(spark, schema.ANIME_EVENT_WINDOWS, settings).select(
+def run(spark, store, settings) -> dict:
+    opts = settings.batch
+    ratings = read_table(spark, Tables.RATINGS_BY_USER, settings).select("anime_id")
+    windows = read_table(spark, Tables.ANIME_EVENT_WINDOWS, settings).select(
         "anime_id", "window_start", "clicks", "views")
-    catalog = read_table(spark, schema.ANIME, settings).select("anime_id", "genres").toPandas()
+    catalog = read_table(spark, Tables.ANIME, settings).select("anime_id", "genres").toPandas()
     watches, recent = title_aggregates(ratings, windows, time.time(), opts.popular_half_life_hours)
     scores = score_titles(watches, recent, opts.popular_trend_weight)
-    lists = popular_lists(scores, catalog, settings.popular_list_size)
+    lists = popular_lists(scores, catalog, opts.popular_list_size)
     build = Build(store, "popular")
     version = build.begin()
     out = spark.createDataFrame(lists.assign(version=version),
                                 "segment string, rank int, anime_id int, score double, version long")
-    write_table(out, schema.POPULAR_ITEMS, settings)
+    write_table(out, Tables.POPULAR_ITEMS, settings)
     dropped = build.publish(len(lists))
     return {"version": version, "rows": len(lists), "segments": int(lists["segment"].nunique()),
             "titles_with_events": len(recent), "dropped_partitions": dropped}

@@ -11,8 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from batch.options import JOBS, BatchOptions
-from infra.config import Settings, get_settings
+from batch.spark import spark_session
+from config import Settings
+from config.registry import JOBS
+from store import open_store
 
 log = logging.getLogger("batch")
 
@@ -57,23 +59,20 @@ def job_lock(settings: Settings, job: str):
 class Context:
     """Lazily opened SparkSession and store shared by the jobs of one process."""
 
-    def __init__(self, settings: Settings | None = None, opts: BatchOptions | None = None):
-        self.settings = settings or get_settings()
-        self.opts = opts or BatchOptions.from_env()
+    def __init__(self, settings: Settings):
+        self.settings = settings
         self._spark = None
         self._store = None
 
     @property
     def spark(self):
         if self._spark is None:
-            from batch.spark import spark_session
             self._spark = spark_session(self.settings)
         return self._spark
 
     @property
     def store(self):
         if self._store is None:
-            from store.cassandra import open_store
             self._store = open_store(self.settings, retries=5)
         return self._store
 
@@ -92,7 +91,7 @@ def run_job(ctx: Context, job: str) -> JobResult:
     try:
         with job_lock(ctx.settings, job):
             module = importlib.import_module(JOB_MODULES[job])
-            details = module.run(ctx.spark, ctx.store, ctx.settings, ctx.opts)
+            details = module.run(ctx.spark, ctx.store, ctx.settings)
         result = JobResult(job, True, time.monotonic() - start, details)
         log.info("job %s ok in %.1f s: %s", job, result.seconds,
                  ", ".join(f"{k}={v}" for k, v in details.items()))
@@ -106,9 +105,9 @@ def run_job(ctx: Context, job: str) -> JobResult:
     return result
 
 
-def run_jobs(jobs: list[str], ctx: Context | None = None) -> list[JobResult]:
+def run_jobs(settings: Settings, jobs: list[str], ctx: Context | None = None) -> list[JobResult]:
     own = ctx is None
-    ctx = ctx or Context()
+    ctx = ctx or Context(settings)
     try:
         return [run_job(ctx, job) for job in jobs]
     finally:

@@ -1,9 +1,11 @@
 """``python -m batch.scheduler``: run the batch jobs forever on an interval or a cron schedule.
 
-Each job's schedule is ``ANIMEREC_BATCH_SCHEDULE_<JOB>`` or else ``ANIMEREC_BATCH_SCHEDULE``
-(default ``3600``): a number of seconds between run starts, or a five-field cron expression
-(``"*/15 * * * *"``; croniter). ``ANIMEREC_BATCH_JOBS`` (comma-separated) picks the jobs,
-``ANIMEREC_BATCH_RUN_AT_START`` (default 1) runs every job once on start-up.
+Each job's schedule is ``settings.batch.schedule_for(job)`` (``ANIMEREC_BATCH_SCHEDULE_<JOB>``,
+else ``ANIMEREC_BATCH_SCHEDULE``, default ``3600``): a number of seconds between run starts, or
+a five-field cron expression (``"*/15 * * * *"``; croniter). ``ANIMEREC_BATCH_JOBS`` picks the
+jobs. The first run of each job is one interval after start-up: ``make up`` has just built
+every list, so running them again at once would only compete with serving for the cores;
+``ANIMEREC_BATCH_RUN_AT_START=true`` runs every job once on start-up instead.
 
 A job never runs twice at once: a run takes ``<run_dir>/batch/<job>.lock`` (also taken by
 ``python -m batch run``), and a run that finds it held is skipped until the next slot. A
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import signal
 import sys
@@ -28,9 +29,8 @@ from datetime import datetime, timezone
 
 from croniter import croniter
 
-from batch.options import JOBS, BatchOptions
 from batch.runner import Context, JobResult, run_job
-from infra.config import Settings, get_settings
+from config import Settings, load_settings
 
 log = logging.getLogger("batch.scheduler")
 
@@ -105,15 +105,10 @@ def serve(jobs: list[str], schedules: dict[str, Schedule], settings: Settings, s
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
-    opts = BatchOptions.from_env()
-    jobs = [j.strip() for j in os.environ.get("ANIMEREC_BATCH_JOBS", ",".join(JOBS)).split(",") if j.strip()]
-    unknown = [j for j in jobs if j not in JOBS]
-    if unknown:
-        log.error("unknown job(s) %s; choose from %s", unknown, JOBS)
-        return 2
-    schedules = {job: Schedule(opts.schedule_for(job)) for job in jobs}
-    run_at_start = os.environ.get("ANIMEREC_BATCH_RUN_AT_START", "1").lower() not in ("0", "false", "no")
+    settings = load_settings()
+    jobs = settings.batch.jobs
+    schedules = {job: Schedule(settings.batch.schedule_for(job)) for job in jobs}
+    run_at_start = settings.batch.run_at_start
     stop = threading.Event()
 
     def on_signal(signum, _frame):

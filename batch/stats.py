@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pyspark.sql import functions as F
 
-from batch.options import BatchOptions
 from batch.spark import read_table, write_table
-from store import schema
+from config.registry import Tables
 
 
 def rating_stats(ratings):
@@ -21,9 +20,9 @@ def rating_stats(ratings):
                  F.avg(scored).cast("float").alias("mean_score")))
 
 
-def run(spark, store, settings, opts: BatchOptions) -> dict:
-    stats = rating_stats(read_table(spark, schema.RATINGS_BY_USER, settings).select("anime_id", "rating")).cache()
+def run(spark, store, settings) -> dict:
+    stats = rating_stats(read_table(spark, Tables.RATINGS_BY_USER, settings).select("anime_id", "rating")).cache()
     titles = stats.count()
-    write_table(stats, schema.ANIME_RATING_STATS, settings)
+    write_table(stats, Tables.ANIME_RATING_STATS, settings)
     stats.unpersist()
     return {"rows": titles}

@@ -22,6 +22,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+from store.interfaces import ListStore
+
 log = logging.getLogger(__name__)
 
 PREVIOUS = "@previous"
@@ -37,7 +39,7 @@ def new_version() -> int:
 class Build:
     """One build of one pointer: ``begin`` -> write rows with ``version`` -> ``publish``."""
 
-    store: object
+    store: ListStore
     list_name: str            # "popular" | "candidates" | "similar" (selects the table)
     source: str | None = None
     version: int = 0
@@ -66,7 +68,7 @@ def referenced_versions(pointers: dict[str, int], list_name: str) -> set[int]:
             if name == list_name or name.startswith(list_name + ":") or name.startswith(list_name + "@")}
 
 
-def cleanup(store, list_name: str) -> int:
+def cleanup(store: ListStore, list_name: str) -> int:
     """Delete the partitions of every unreferenced version of ``list_name``'s table."""
     keep = referenced_versions(store.list_versions(), list_name)
     if not keep:

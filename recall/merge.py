@@ -5,18 +5,16 @@ popularity shares), so lists are fused by *weighted reciprocal rank*:
 ``fused(item) = sum_s weight_s / (RRF_K + rank_s(item))``. An item's ``source`` is the one
 that contributed most. Items in ``exclude`` (seen, just clicked) never appear; each item once.
 
-The weights follow the sources' measured recall on the sample's held-out split
-(``benchmarks/bench_recall.py``: ALS best, then item-item, popularity and content as tails);
-``recent`` -- neighbours of what the user clicked moments ago -- is the freshest intent signal
-and cannot be measured offline, so it is set just above ALS by judgement.
+The weights are the recall sources' and signals' own, in :mod:`config.registry` (where the
+reasons for their values are written down).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from config.registry import SIGNAL_WEIGHTS, SOURCE_WEIGHTS
+
 RRF_K = 60
-SOURCE_WEIGHTS = {"recent": 1.2, "ease": 1.2, "als": 1.0, "itemitem": 0.5, "content": 0.2, "popular": 0.1}
-SIGNAL_WEIGHTS = {"cowatch": 1.0, "content": 0.7}
 
 
 def merge_candidates(lists: Mapping[str, Iterable[int]], k: int, exclude: set[int] | frozenset = frozenset(),

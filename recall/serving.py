@@ -5,27 +5,26 @@ source swaps to a new build atomically and independently.
 """
 from __future__ import annotations
 
-from typing import Any
-
+from config import registry
 from recall.merge import merge_candidates, merge_signals, neighbours_of_seeds
+from store.interfaces import Store
 
-USER_SOURCES = ("ease", "als", "itemitem", "content")
-SIGNALS = ("cowatch", "content")
 RECENT_SEEDS = 5          # most recent distinct titles the user interacted with
 RATED_SEEDS = 10          # best-scored rated titles, for users the last batch build has not seen
 SEED_NEIGHBOURS = 50
 
 
-def _neighbours(store: Any, pointers: dict[str, int], anime_id: int, limit: int) -> dict[str, list[tuple[int, float]]]:
+def _neighbours(store: Store, pointers: dict[str, int], anime_id: int, limit: int) -> dict[str, list[tuple[int, float]]]:
     out = {}
-    for signal in SIGNALS:
-        version = pointers.get(f"similar:{signal}")
+    for signal in registry.SIGNALS:
+        version = pointers.get(signal.pointer)
         if version is not None:
-            out[signal] = [(r["similar_id"], r["score"]) for r in store.similar_at(version, anime_id, signal, limit)]
+            out[signal.name] = [(r["similar_id"], r["score"])
+                                for r in store.similar_at(version, anime_id, signal.name, limit)]
     return out
 
 
-def _seed_list(store: Any, pointers: dict[str, int], seeds: list[int]) -> list[int]:
+def _seed_list(store: Store, pointers: dict[str, int], seeds: list[int]) -> list[int]:
     """Neighbours of the seed titles, fused over signals, freshest seed first."""
     per_seed = [[(d["anime_id"], d["score"]) for d in
                  merge_signals(_neighbours(store, pointers, seed, SEED_NEIGHBOURS), SEED_NEIGHBOURS)]
@@ -33,7 +32,7 @@ def _seed_list(store: Any, pointers: dict[str, int], seeds: list[int]) -> list[i
     return neighbours_of_seeds(per_seed)
 
 
-def candidates_for_user(store: Any, user_id: int, k: int) -> list[dict]:
+def candidates_for_user(store: Store, user_id: int, k: int) -> list[dict]:
     """Up to ``k`` candidates ``{"anime_id", "score", "source"}`` for ``user_id``, best first.
 
     Sources: the batch lists (``als``, ``itemitem``, ``content``), ``recent`` (neighbours of
@@ -54,23 +53,23 @@ def candidates_for_user(store: Any, user_id: int, k: int) -> list[dict]:
     fetch = k + 50
 
     lists: dict[str, list[int]] = {}
-    for source in USER_SOURCES:
-        version = pointers.get(f"candidates:{source}")
+    for source in registry.RECALL_SOURCES:
+        version = pointers.get(source.pointer) if source.kind == "user" else None
         if version is not None:
-            rows = store.user_candidates_at(version, user_id, source, fetch)
+            rows = store.user_candidates_at(version, user_id, source.name, fetch)
             if rows:
-                lists[source] = [r["anime_id"] for r in rows]
+                lists[source.name] = [r["anime_id"] for r in rows]
     seeds = recent[:RECENT_SEEDS]
     if not lists and rated:                # rated after the last build: seed with their favourites
         best = sorted(rated, key=lambda r: (-(r["rating"] or 0), r["anime_id"]))
         seeds += [int(r["anime_id"]) for r in best[:RATED_SEEDS] if int(r["anime_id"]) not in seeds]
     if seeds:
-        lists["recent"] = _seed_list(store, pointers, seeds)
-    lists["popular"] = [r["anime_id"] for r in store.popular("all", limit=k + len(seen))]
+        lists[registry.SEED_SOURCE] = _seed_list(store, pointers, seeds)
+    lists[registry.POPULAR_SOURCE] = [r["anime_id"] for r in store.popular("all", limit=k + len(seen))]
     return merge_candidates(lists, k, exclude=seen)
 
 
-def similar_titles(store: Any, anime_id: int, k: int) -> list[dict]:
+def similar_titles(store: Store, anime_id: int, k: int) -> list[dict]:
     """Up to ``k`` neighbours ``{"anime_id", "score", "signals"}`` of ``anime_id``, best first.
 
     Co-watch and content neighbours, fused (``score = sum of weighted similarities``); a title

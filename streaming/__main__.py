@@ -1,7 +1,8 @@
 """``python -m streaming``: run the streaming job until stopped."""
 import logging
 
+from config import load_settings
 from streaming.job import run
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-run()
+run(load_settings())

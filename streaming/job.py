@@ -7,36 +7,29 @@ in Cassandra is the same as if each event had been processed exactly once.
 """
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 from pathlib import Path
 
-from infra import fetch
-from infra.config import Settings, get_settings
-from ingest.topics import ALL_TOPICS
+from pyflink.common import Configuration, Types, WatermarkStrategy
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
+from pyflink.datastream.functions import SinkFunction
+from pyflink.java_gateway import get_gateway
+
+from config import Settings, registry
+from jars import fetch
+from streaming.operators import ParseEvent, WriteFeatures
+from streaming.status import status_file, write_status
 
 log = logging.getLogger("animerec.streaming")
 JOB_NAME = "animerec-features"
-STATUS_FRESH_S = 20.0
-
-
-def status_file(settings: Settings) -> Path:
-    return settings.run_dir / "streaming" / "job-status.json"
 
 
 def checkpoint_dir(settings: Settings) -> Path:
     return settings.run_dir / "streaming" / "checkpoints"
-
-
-def job_is_running(settings: Settings) -> bool:
-    """True when the job reported RUNNING within the last few seconds."""
-    try:
-        status = json.loads(status_file(settings).read_text())
-    except (FileNotFoundError, ValueError):
-        return False
-    return status.get("state") == "RUNNING" and time.time() - status.get("at", 0) < STATUS_FRESH_S
 
 
 def latest_checkpoint(settings: Settings) -> Path | None:
@@ -44,12 +37,11 @@ def latest_checkpoint(settings: Settings) -> Path | None:
     return found[-1].parent if found else None
 
 
-def _configuration(settings: Settings):
-    from pyflink.common import Configuration
+def _configuration(settings: Settings) -> Configuration:
     config = Configuration()
-    config.set_string("pipeline.jars", ";".join(p.as_uri() for p in fetch.jars("flink")))
+    config.set_string("pipeline.jars", ";".join(p.as_uri() for p in fetch.jars(settings, "flink")))
     config.set_string("pipeline.name", JOB_NAME)
-    config.set_string("execution.checkpointing.interval", f"{settings.flink_checkpoint_interval_ms} ms")
+    config.set_string("execution.checkpointing.interval", f"{settings.flink.checkpoint_interval_ms} ms")
     config.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
     config.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
     config.set_string("state.checkpoints.num-retained", "2")
@@ -59,8 +51,8 @@ def _configuration(settings: Settings):
     config.set_string("python.fn-execution.bundle.time", "50")
     config.set_string("python.fn-execution.bundle.size", "100")
     config.set_string("python.client.executable", sys.executable)
-    if settings.flink_jobmanager:  # a Flink cluster: its task managers run their own python3
-        host, port = settings.flink_jobmanager.rsplit(":", 1)
+    if settings.flink.jobmanager:  # a Flink cluster: its task managers run their own python3
+        host, port = settings.flink.jobmanager.rsplit(":", 1)
         config.set_string("execution.target", "remote")
         config.set_string("rest.address", host)
         config.set_string("rest.port", port)
@@ -85,8 +77,6 @@ def _committed_or_earliest():
     PyFlink's own helper names the *shaded* Kafka classes of flink-sql-connector-kafka;
     we ship the plain connector and kafka-clients, so build the initializer directly.
     """
-    from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer
-    from pyflink.java_gateway import get_gateway
     jvm = get_gateway().jvm
     reset = jvm.org.apache.kafka.clients.consumer.OffsetResetStrategy.EARLIEST
     initializer = jvm.org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer
@@ -95,17 +85,9 @@ def _committed_or_earliest():
 
 def build(env, settings: Settings) -> None:
     """Add the job's topology to ``env``."""
-    from pyflink.common import Types, WatermarkStrategy
-    from pyflink.common.serialization import SimpleStringSchema
-    from pyflink.datastream.connectors.kafka import KafkaSource
-    from pyflink.datastream.functions import SinkFunction
-    from pyflink.java_gateway import get_gateway
-
-    from streaming.operators import ParseEvent, WriteFeatures
-
     source = (KafkaSource.builder()
-              .set_bootstrap_servers(settings.kafka_bootstrap_servers)
-              .set_topics(*(t.name for t in ALL_TOPICS))
+              .set_bootstrap_servers(settings.kafka.bootstrap_servers)
+              .set_topics(*(t.name for t in registry.TOPICS))
               .set_group_id("animerec-streaming")
               .set_starting_offsets(_committed_or_earliest())
               .set_value_only_deserializer(SimpleStringSchema())
@@ -114,25 +96,21 @@ def build(env, settings: Settings) -> None:
     raw = env.from_source(source, WatermarkStrategy.no_watermarks(), "kafka-events").uid("kafka-events")
     events = raw.flat_map(ParseEvent(), output_type=Types.PICKLED_BYTE_ARRAY()).uid("parse-events")
     written = (events.key_by(lambda e: e["anime_id"], key_type=Types.INT())
-               .process(WriteFeatures(), output_type=Types.INT()).uid("write-features"))
+               .process(WriteFeatures(settings), output_type=Types.INT()).uid("write-features"))
     discard = get_gateway().jvm.org.apache.flink.streaming.api.functions.sink.DiscardingSink()
     written.add_sink(SinkFunction(discard)).name("done")
 
 
-def run(settings: Settings | None = None) -> None:
-    from pyflink.datastream import StreamExecutionEnvironment
-
-    settings = settings or get_settings()
+def run(settings: Settings) -> None:
     status_file(settings).parent.mkdir(parents=True, exist_ok=True)
     env = StreamExecutionEnvironment.get_execution_environment(_configuration(settings))
-    env.set_parallelism(settings.flink_parallelism)
+    env.set_parallelism(settings.flink.parallelism)
     build(env, settings)
     client = env.execute_async(JOB_NAME)
     log.info("submitted job %s", client.get_job_id())
     while True:
         state = client.get_job_status().result().name
-        status_file(settings).write_text(json.dumps({"state": state, "at": time.time(),
-                                                     "job_id": str(client.get_job_id())}))
+        write_status(settings, state, str(client.get_job_id()))
         if state in ("FAILED", "CANCELED", "FINISHED"):
             raise SystemExit(f"streaming job ended: {state}")
         time.sleep(2)

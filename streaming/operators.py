@@ -8,7 +8,9 @@ from pyflink.datastream.functions import FlatMapFunction
 from pyflink.common import Time, Types
 from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig, ValueStateDescriptor
 
+from config import Settings
 from ingest.events import Event
+from store import open_store
 from streaming.features import WINDOW_RETENTION_MS, bump, expired_windows, window_start
 
 log = logging.getLogger("animerec.streaming")
@@ -27,9 +29,11 @@ class ParseEvent(FlatMapFunction):
 class WriteFeatures(KeyedProcessFunction):
     """Per title: store each event, keep click/view counts in state, write them as absolute values."""
 
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
     def open(self, runtime_context: RuntimeContext):
-        from store import open_store
-        self.store = open_store(retries=30)
+        self.store = open_store(self.settings, retries=30)
         self.totals = runtime_context.get_state(ValueStateDescriptor("totals", Types.PICKLED_BYTE_ARRAY()))
         self.windows = runtime_context.get_map_state(
             MapStateDescriptor("windows", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))

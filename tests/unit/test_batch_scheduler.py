@@ -6,7 +6,7 @@ import pytest
 
 from batch.runner import JobBusy, JobResult, job_lock, run_job
 from batch.scheduler import Schedule, serve
-from infra.config import Settings
+from config import Settings
 
 
 @pytest.fixture()
@@ -73,12 +73,12 @@ def test_run_job_reports_failures_and_busy_locks(settings, monkeypatch):
     from batch import runner as runner_mod
 
     module = types.ModuleType("fake_job")
-    module.run = lambda spark, store, s, opts: 1 / 0
+    module.run = lambda spark, store, s: 1 / 0
     monkeypatch.setitem(sys.modules, "fake_job", module)
     monkeypatch.setitem(runner_mod.JOB_MODULES, "popularity", "fake_job")
 
     class Ctx:
-        spark = store = opts = None
+        spark = store = None
 
     Ctx.settings = settings
     result = run_job(Ctx(), "popularity")

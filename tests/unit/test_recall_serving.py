@@ -1,46 +1,40 @@
 """The serving side of recall against an in-memory store (no Cassandra)."""
 from recall import candidates_for_user, similar_titles
+from store import MemoryStore
 from recall.merge import merge_candidates, merge_signals, neighbours_of_seeds
 
 
-class FakeStore:
-    def __init__(self, pointers=None, ratings=None, events=None, candidates=None, similar=None, popular=()):
-        self.pointers = pointers or {}
-        self.ratings = ratings or {}
-        self.events = events or {}
-        self.candidates = candidates or {}    # (version, user, source) -> [anime ids]
-        self.similar = similar or {}          # (version, anime, signal) -> [(id, score)]
-        self._popular = list(popular)
+def filled_store(pointers=None, ratings=None, events=None, candidates=None, similar=None, popular=()):
+    """The in-memory store backend filled with the given lists (the same interface Cassandra serves).
 
-    def list_versions(self):
-        return dict(self.pointers)
-
-    def user_ratings(self, user_id):
-        return [{"anime_id": a, "rating": r} for a, r in self.ratings.get(user_id, [])]
-
-    def recent_events(self, user_id, limit=50):
-        return [{"anime_id": a, "kind": "click", "event_id": str(i), "ts": None}
-                for i, a in enumerate(self.events.get(user_id, []))][:limit]
-
-    def user_candidates_at(self, version, user_id, source, limit=1000):
-        ids = self.candidates.get((version, user_id, source), [])
-        return [{"rank": i + 1, "anime_id": a, "score": 1.0 / (i + 1)} for i, a in enumerate(ids)][:limit]
-
-    def similar_at(self, version, anime_id, signal, limit=1000):
-        rows = self.similar.get((version, anime_id, signal), [])
-        return [{"rank": i + 1, "similar_id": a, "score": s} for i, (a, s) in enumerate(rows)][:limit]
-
-    def popular(self, segment="all", limit=100):
-        if "popular" not in self.pointers:
-            return []
-        return [{"rank": i + 1, "anime_id": a, "score": 1.0} for i, a in enumerate(self._popular)][:limit]
+    ``candidates``: (version, user, source) -> [anime ids]; ``similar``: (version, anime, signal)
+    -> [(id, score)]; ``events``: user -> [anime ids], newest first.
+    """
+    store = MemoryStore()
+    for name, version in (pointers or {}).items():
+        store.publish_version(name, version, 0)
+    store.upsert_ratings((u, a, r) for u, pairs in (ratings or {}).items() for a, r in pairs)
+    for user, anime_ids in (events or {}).items():
+        for age, anime_id in enumerate(anime_ids):         # first is newest
+            store.write_event({"event_id": f"{user}-{age}", "kind": "click", "user_id": user, "anime_id": anime_id,
+                               "timestamp": 1_700_000_000_000 - age * 1000})
+    for (version, user, source), ids in (candidates or {}).items():
+        store.write_candidates(version, [{"user_id": user, "source": source, "rank": i + 1, "anime_id": a,
+                                          "score": 1.0 / (i + 1)} for i, a in enumerate(ids)])
+    for (version, anime, signal), rows in (similar or {}).items():
+        store.write_similar(version, [{"anime_id": anime, "signal": signal, "rank": i + 1, "similar_id": a,
+                                       "score": s} for i, (a, s) in enumerate(rows)])
+    if "popular" in (pointers or {}):
+        store.write_popular(pointers["popular"], [{"segment": "all", "rank": i + 1, "anime_id": a, "score": 1.0}
+                                                  for i, a in enumerate(popular)])
+    return store
 
 
 POP = [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 def test_new_user_gets_popular_titles():
-    store = FakeStore(pointers={"popular": 1}, popular=POP)
+    store = filled_store(pointers={"popular": 1}, popular=POP)
     out = candidates_for_user(store, 42, 5)
     assert [c["anime_id"] for c in out] == [1, 2, 3, 4, 5]
     assert {c["source"] for c in out} == {"popular"}
@@ -49,12 +43,12 @@ def test_new_user_gets_popular_titles():
 
 
 def test_no_lists_at_all_is_an_empty_answer():
-    assert candidates_for_user(FakeStore(), 1, 10) == []
-    assert candidates_for_user(FakeStore(pointers={"popular": 1}, popular=POP), 1, 0) == []
+    assert candidates_for_user(filled_store(), 1, 10) == []
+    assert candidates_for_user(filled_store(pointers={"popular": 1}, popular=POP), 1, 0) == []
 
 
 def test_known_user_merges_sources_without_duplicates_or_seen_titles():
-    store = FakeStore(
+    store = filled_store(
         pointers={"popular": 1, "candidates:als": 7, "candidates:itemitem": 8, "similar:cowatch": 9},
         ratings={5: [(1, 9), (50, -1)]},
         events={5: [60, 61]},                              # just clicked
@@ -72,7 +66,7 @@ def test_known_user_merges_sources_without_duplicates_or_seen_titles():
 
 
 def test_user_rated_after_the_build_is_seeded_with_favourites():
-    store = FakeStore(pointers={"similar:content": 3}, ratings={8: [(100, 10), (101, 2)]},
+    store = filled_store(pointers={"similar:content": 3}, ratings={8: [(100, 10), (101, 2)]},
                       similar={(3, 100, "content"): [(200, 0.8), (101, 0.7)]})
     out = candidates_for_user(store, 8, 5)
     assert [c["anime_id"] for c in out] == [200]
@@ -80,7 +74,7 @@ def test_user_rated_after_the_build_is_seeded_with_favourites():
 
 
 def test_similar_titles_fuse_signals_and_new_titles_get_content_neighbours():
-    store = FakeStore(pointers={"similar:cowatch": 1, "similar:content": 2},
+    store = filled_store(pointers={"similar:cowatch": 1, "similar:content": 2},
                       similar={(1, 5114, "cowatch"): [(121, 0.6), (9253, 0.5)],
                                (2, 5114, "content"): [(121, 0.7), (430, 0.4), (5114, 0.99)],
                                (2, 99999, "content"): [(5114, 0.3)]})
@@ -89,7 +83,7 @@ def test_similar_titles_fuse_signals_and_new_titles_get_content_neighbours():
     assert 5114 not in [o["anime_id"] for o in out]
     assert similar_titles(store, 5114, 1) == out[:1]
     assert similar_titles(store, 99999, 5) == [{"anime_id": 5114, "score": 0.7 * 0.3, "signals": ["content"]}]
-    assert similar_titles(FakeStore(), 1, 5) == []
+    assert similar_titles(filled_store(), 1, 5) == []
 
 
 def test_merge_candidates_rrf():
