@@ -8,19 +8,19 @@ from flask_openapi3 import Info, OpenAPI, Tag
 from api import errors
 from api.deps import Resources
 from api.routes import admin, catalog, events, ratings, recs, upload
-from infra.config import Settings, get_settings
+from config import Settings
+from store import Store
 
 OPENAPI_URL = "/openapi"  # interactive viewer: /openapi/swagger
 
 
-def create_app(settings: Settings | None = None) -> OpenAPI:
-    settings = settings or get_settings()
+def create_app(settings: Settings, store: Store | None = None) -> OpenAPI:
     app = OpenAPI(__name__, info=Info(title="animerec", version="0.1.0",
                                       description="Streaming recall-and-rank recommendations for anime."),
                   doc_prefix=OPENAPI_URL, validation_error_status=400,
                   validation_error_callback=errors.validation_error_response)
     app.json.sort_keys = False
-    app.extensions["animerec"] = Resources(settings)
+    app.extensions["animerec"] = Resources(settings, store)
     errors.register(app)
     for module in (events, recs, catalog, ratings, upload, admin):
         app.register_api(module.blueprint)

@@ -5,68 +5,85 @@ import threading
 import time
 from functools import cached_property
 
-from infra.config import Settings
+from config import Settings, registry
 from ingest.producer import EventProducer
 from ingest.topics import broker_ready
+from ranking.catalog import Catalog
+from ranking.realtime import RealtimeCounts
+from ranking.recommender import Recommender
+from ranking.registry import ModelRegistry
+from store import Store, open_store
+from streaming.status import job_is_running, status_file
+
+# The pointers /health reports: every recall source's and signal's list.
+POINTERS = tuple(p for p in (*(s.pointer for s in registry.RECALL_SOURCES), *(s.pointer for s in registry.SIGNALS))
+                 if p is not None)
 
 
 class Resources:
     HEALTH_TTL_S = 3.0
     CATALOG_TTL_S = 300.0  # new titles (an upload) appear in every worker within this
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, store: Store | None = None):
+        """``store``: a store to serve from (tests bring the in-memory one); default: Cassandra, opened on first use."""
         self.settings = settings
+        if store is not None:
+            self.store = store
         self._lock = threading.Lock()
         self._catalog_lock = threading.Lock()
         self._health: tuple[float, dict] | None = None
-        self._catalog_state: tuple[float, object, object] | None = None  # (loaded at, catalog, recommender)
+        self._catalog_state: tuple[float, Catalog, Recommender] | None = None
 
     @cached_property
-    def store(self):
-        from store import open_store
+    def store(self) -> Store:
         return open_store(self.settings)
 
     @cached_property
     def producer(self) -> EventProducer:
         return EventProducer(self.settings)
 
-    def _catalog_and_recommender(self):
+    @cached_property
+    def realtime(self) -> RealtimeCounts:
+        return RealtimeCounts(self.store)
+
+    @cached_property
+    def models(self) -> ModelRegistry:
+        return ModelRegistry(self.settings)
+
+    def _catalog_and_recommender(self) -> tuple[float, Catalog, Recommender]:
         """The cached catalog and the recommender built on it, reloaded once they are CATALOG_TTL_S old."""
         with self._catalog_lock:
             state = self._catalog_state
             if state is None or time.monotonic() - state[0] > self.CATALOG_TTL_S:
-                from ranking.catalog import Catalog
                 state = self._set_catalog(Catalog.from_store(self.store))
             return state
 
-    @cached_property
-    def realtime(self):
-        from ranking.realtime import RealtimeCounts
-        return RealtimeCounts(self.store)
-
-    def _set_catalog(self, catalog):
+    def _set_catalog(self, catalog: Catalog) -> tuple[float, Catalog, Recommender]:
         """A refresh hands the new catalog to the same recommender: its loaded model stays loaded."""
         if self._catalog_state is None:
-            from ranking.recommender import Recommender
-            from ranking.registry import ModelRegistry
-            recommender = Recommender(self.store, catalog, ModelRegistry(self.settings), realtime=self.realtime)
+            recommender = Recommender(self.store, catalog, self.models, realtime=self.realtime)
         else:
             recommender = self._catalog_state[2]
             recommender.use_catalog(catalog)
         self._catalog_state = (time.monotonic(), catalog, recommender)
         return self._catalog_state
 
-    def use_catalog(self, catalog) -> None:
+    def use_catalog(self, catalog: Catalog) -> None:
         """Serve this catalog (until it expires); for tools and tests that bring their own."""
         with self._catalog_lock:
             self._set_catalog(catalog)
 
+    def refresh_catalog(self) -> None:
+        """Read the catalog again now (after an upload), instead of when it expires."""
+        with self._catalog_lock:
+            self._set_catalog(Catalog.from_store(self.store))
+
     @property
-    def catalog(self):
+    def catalog(self) -> Catalog:
         return self._catalog_and_recommender()[1]
 
     @property
-    def recommender(self):
+    def recommender(self) -> Recommender:
         return self._catalog_and_recommender()[2]
 
     def health(self) -> dict:
@@ -90,10 +107,10 @@ class Resources:
             return f"down: {type(exc).__name__}"
 
     def _streaming_state(self) -> str:
-        from streaming.job import job_is_running, status_file
         if not status_file(self.settings).exists():
             return "unknown"
         return "up" if job_is_running(self.settings) else "down"
 
     def _recall_versions(self) -> dict:
-        return {name: self.store.current_version(name) for name in ("popular", "candidates", "similar")}
+        versions = self.store.list_versions()
+        return {name: versions.get(name) for name in POINTERS}

@@ -10,13 +10,13 @@ import random
 import requests
 
 from benchmarks.timing import getter, measure, print_table, summary
-from infra.config import get_settings
+from config import load_settings
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=300)
-    parser.add_argument("--url", default=get_settings().api_url)
+    parser.add_argument("--url", default=load_settings().api_url)
     args = parser.parse_args(argv)
     session = requests.Session()
     rng = random.Random(7)

@@ -12,7 +12,7 @@ import numpy as np
 import requests
 
 from benchmarks.timing import getter, measure, print_table, summary
-from infra.config import get_settings
+from config import load_settings
 
 EXAMPLE = "/anime?mt_episodes=200&lt_episodes=300&mt_rating=7&mt_members=1000&genre=Drama"
 GENRES = ("Action", "Comedy", "Drama", "Romance", "Sci-Fi", "Fantasy", "School", "Shounen")
@@ -21,7 +21,7 @@ GENRES = ("Action", "Comedy", "Drama", "Romance", "Sci-Fi", "Fantasy", "School",
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=500, help="timed requests per route")
-    parser.add_argument("--url", default=get_settings().api_url)
+    parser.add_argument("--url", default=load_settings().api_url)
     parser.add_argument("--example-only", action="store_true", help="only /health and the example filter")
     args = parser.parse_args(argv)
     session = requests.Session()

@@ -9,7 +9,12 @@ import argparse
 import random
 
 from benchmarks.timing import measure, print_table, summary
-from infra.config import get_settings
+from config import load_settings
+from ranking.catalog import Catalog
+from ranking.realtime import RealtimeCounts
+from ranking.recommender import Recommender
+from ranking.registry import ModelRegistry
+from store import open_store
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,12 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--candidates", type=int, default=300)
     args = parser.parse_args(argv)
-    from ranking.catalog import Catalog
-    from ranking.realtime import RealtimeCounts
-    from ranking.recommender import Recommender
-    from ranking.registry import ModelRegistry
-    from store import open_store
-    settings = get_settings()
+    settings = load_settings()
     store = open_store(settings)
     recommender = Recommender(store, Catalog.from_store(store), ModelRegistry(settings), realtime=RealtimeCounts(store))
     if recommender.model_version is None:

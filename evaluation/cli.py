@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 
-from infra.config import get_settings
-from evaluation.data import (Split, default_data_dir, load_anime, load_ratings, read_user_ids,
+from config import Settings, load_settings
+from evaluation.data import (Split, load_anime, load_ratings, read_user_ids,
                              restrict_eval_users, restrict_to_catalog, split_interactions)
 from evaluation.harness import EvaluationConfig, global_mean_reference, pick_sample_user, run_all
 from evaluation.models import MODELS, Recommender, resolve_model
-from evaluation.models.pipeline import use_catalog
+from evaluation.models.pipeline import Pipeline
 from evaluation.report import RunInfo, print_summary, write_report
 
 log = logging.getLogger("evaluation")
@@ -41,8 +41,8 @@ def _fraction(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    data_dir = default_data_dir()
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    data_dir = settings.data_dir
     parser = argparse.ArgumentParser(
         prog="evaluate", description="Offline top-K evaluation of recommendation models on a per-user held-out split.")
     parser.add_argument("--ratings", type=Path, default=data_dir / "rating_sample.csv",
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--synopsis", type=Path, default=data_dir / "anime_with_synopsis.csv",
                         help="synopses for the pipeline's content source (default: %(default)s)")
     parser.add_argument("--eval-users", type=Path, help="file of user ids (one per line) to evaluate; default all")
-    parser.add_argument("--out", type=Path, default=get_settings().evaluation_dir,
+    parser.add_argument("--out", type=Path, default=settings.evaluation_dir,
                         help="output directory (default: %(default)s)")
     parser.add_argument("--models", default=",".join(MODELS),
                         help="comma list of registered names or module:Class (default: %(default)s)")
@@ -120,12 +120,13 @@ def resolve_models(spec: str, parser: argparse.ArgumentParser) -> dict[str, type
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    settings = load_settings()
+    parser = build_parser(settings)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     models = resolve_models(args.models, parser)
-    use_catalog(args.anime, args.synopsis)
+    Pipeline.configure(settings, args.anime, args.synopsis)
     config = EvaluationConfig(ks=args.k, liked_threshold=args.liked_threshold, holdout=args.holdout,
                               min_user_items=args.min_user_items, seed=args.seed, tune=not args.no_tune,
                               tuning_users=args.tuning_users)

@@ -12,7 +12,7 @@ TYPES = ("TV", "Movie", "OVA", "Special", "ONA", "Music")
 @dataclass
 class Catalog:
     frame: pd.DataFrame        # indexed by anime_id: name, genres, type, episodes, rating, members
-    genres: tuple[str, ...]    # vocabulary, sorted
+    genres: tuple[str, ...]    # the catalog's genres, sorted
     genre_matrix: np.ndarray   # (n_items, n_genres) 0/1, rows aligned with frame
     position: dict[int, int]   # anime_id -> row
 

@@ -1,16 +1,93 @@
-"""Ranking features: one function builds them, for training and for serving alike."""
+"""Ranking features: one schema, one function that builds them, for training and serving alike.
+
+A :class:`FeatureSchema` names every column and fixes the vocabularies (genres, types, recall
+sources) that decide the width of the input. It is saved with each ranker version and used at
+serving, so a catalog that gains a genre after training changes nothing the model sees: titles
+keep the columns of the genres the model knows, and an unknown genre is simply not a column.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from config import registry
 from ranking.catalog import TYPES, Catalog
 
-SOURCES = ("popular", "als", "ease", "itemitem", "content", "recent")
-USER_SCALARS = 4
-CROSSES = 2
-REALTIME = 3
+ITEM_SCALARS = ("item_members", "item_rating", "item_has_rating", "item_episodes")
+USER_SCALARS = ("user_titles", "user_mean_score", "user_score_spread", "user_unscored_share")
+CROSSES = ("cross_genre_match", "cross_episode_gap")
+REALTIME = ("rt_clicks", "rt_views", "rt_ctr")
+EPISODES_COLUMN = ITEM_SCALARS.index("item_episodes")
+
+
+@dataclass(frozen=True)
+class FeatureSchema:
+    """Feature names and vocabularies of one ranker version (JSON-serialisable)."""
+
+    genres: tuple[str, ...]
+    types: tuple[str, ...] = TYPES
+    sources: tuple[str, ...] = registry.SOURCE_NAMES
+
+    @classmethod
+    def for_catalog(cls, catalog: Catalog) -> "FeatureSchema":
+        return cls(genres=catalog.genres)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FeatureSchema":
+        schema = cls(genres=tuple(data["genres"]), types=tuple(data["types"]), sources=tuple(data["sources"]))
+        if data.get("names") is not None and list(data["names"]) != schema.names:
+            raise ValueError("the saved feature names do not match the schema's vocabularies")
+        return schema
+
+    def to_dict(self) -> dict:
+        return {**{k: list(v) for k, v in asdict(self).items()}, "names": self.names}
+
+    @property
+    def item_names(self) -> list[str]:
+        return [*ITEM_SCALARS, *(f"type_{t}" for t in self.types), *(f"genre_{g}" for g in self.genres)]
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.item_names, *USER_SCALARS, *CROSSES, "recall_fused",
+                *(registry.SOURCE[s].feature if s in registry.SOURCE else f"source_{s}" for s in self.sources),
+                "recall_source_count", *REALTIME]
+
+    @property
+    def width(self) -> int:
+        return len(self.names)
+
+    def genre_matrix(self, catalog: Catalog) -> np.ndarray:
+        """(n_items, len(genres)) 0/1 in this schema's genre order; genres it does not know are left out."""
+        known = {g: j for j, g in enumerate(self.genres)}
+        columns = np.array([known.get(g, -1) for g in catalog.genres], dtype=np.int64)
+        matrix = np.zeros((len(catalog), len(self.genres)), dtype=np.float32)
+        rows, cats = np.nonzero(catalog.genre_matrix[:, columns >= 0])
+        matrix[rows, columns[columns >= 0][cats]] = 1.0
+        return matrix
+
+
+@dataclass
+class ItemFeatures:
+    """The catalog seen through one schema: per-title features and genre rows, aligned with the catalog."""
+
+    catalog: Catalog
+    schema: FeatureSchema
+    matrix: np.ndarray = field(init=False)
+    genres: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        f = self.catalog.frame
+        members = np.log1p(f["members"].fillna(0).to_numpy(dtype=np.float32)) / 14.0
+        rating = f["rating"].to_numpy(dtype=np.float32)
+        has_rating = ~np.isnan(rating)
+        fill = float(np.nanmean(rating)) if has_rating.any() else 0.0
+        rating = np.where(has_rating, rating, fill) / 10.0
+        episodes = np.log1p(f["episodes"].fillna(12).to_numpy(dtype=np.float32)) / 7.0
+        types = np.stack([(f["type"] == t).to_numpy() for t in self.schema.types], axis=1).astype(np.float32)
+        scalars = np.stack([members, rating, has_rating.astype(np.float32), episodes], axis=1)
+        self.genres = self.schema.genre_matrix(self.catalog)
+        self.matrix = np.concatenate([scalars, types, self.genres], axis=1).astype(np.float32)
 
 
 @dataclass
@@ -29,22 +106,9 @@ class UserProfile:
         return cls(np.asarray(ids, dtype=np.int64), np.asarray(ratings, dtype=np.float32))
 
 
-def item_features(catalog: Catalog) -> np.ndarray:
-    """(n_items, d_item): popularity, score, length, type one-hot, genres."""
-    f = catalog.frame
-    members = np.log1p(f["members"].fillna(0).to_numpy(dtype=np.float32)) / 14.0
-    rating = f["rating"].to_numpy(dtype=np.float32)
-    has_rating = ~np.isnan(rating)
-    fill = float(np.nanmean(rating)) if has_rating.any() else 0.0
-    rating = np.where(has_rating, rating, fill) / 10.0
-    episodes = np.log1p(f["episodes"].fillna(12).to_numpy(dtype=np.float32)) / 7.0
-    types = np.stack([(f["type"] == t).to_numpy() for t in TYPES], axis=1).astype(np.float32)
-    scalars = np.stack([members, rating, has_rating.astype(np.float32), episodes], axis=1)
-    return np.concatenate([scalars, types, catalog.genre_matrix], axis=1).astype(np.float32)
-
-
-def user_vector(profile: UserProfile, catalog: Catalog, items: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def user_vector(profile: UserProfile, items: ItemFeatures) -> tuple[np.ndarray, np.ndarray, float]:
     """The user's scale (count, mean, spread, share unscored), genre affinity, and mean log-episodes."""
+    catalog = items.catalog
     known = np.array([a in catalog for a in profile.anime_ids], dtype=bool)
     rows = catalog.rows_of(profile.anime_ids[known]) if known.any() else np.zeros(0, dtype=np.int64)
     scores = profile.ratings[profile.ratings > 0]
@@ -54,45 +118,40 @@ def user_vector(profile: UserProfile, catalog: Catalog, items: np.ndarray) -> tu
                         (scores.std() / 5.0) if len(scores) > 1 else 0.0,
                         (1.0 - len(scores) / n) if n else 0.0], dtype=np.float32)
     if len(rows):
-        return scalars, catalog.genre_matrix[rows].mean(axis=0), float(items[rows, 3].mean())
-    return scalars, np.zeros(len(catalog.genres), dtype=np.float32), -1.0
+        return scalars, items.genres[rows].mean(axis=0), float(items.matrix[rows, EPISODES_COLUMN].mean())
+    return scalars, np.zeros(len(items.schema.genres), dtype=np.float32), -1.0
 
 
-_SOURCE_COLUMN = {source: j for j, source in enumerate(SOURCES)}
-
-
-def recall_signals(candidates: list[dict]) -> np.ndarray:
+def recall_signals(candidates: list[dict], sources: tuple[str, ...]) -> np.ndarray:
     """Per candidate: fused recall score, then per source 1/log2(1+rank) (0 when absent), and source count."""
-    ranks = np.zeros((len(candidates), len(SOURCES)), dtype=np.float32)
+    column = {source: j for j, source in enumerate(sources)}
+    ranks = np.zeros((len(candidates), len(sources)), dtype=np.float32)
     for i, c in enumerate(candidates):
         for source, rank in (c.get("ranks") or {c["source"]: 1}).items():
-            if source in _SOURCE_COLUMN:
-                ranks[i, _SOURCE_COLUMN[source]] = rank
+            if source in column:
+                ranks[i, column[source]] = rank
     present = ranks > 0
     per_source = np.where(present, 1.0 / np.log2(1.0 + np.maximum(ranks, 1.0)), 0.0)
     fused = np.fromiter((c["score"] for c in candidates), dtype=np.float32, count=len(candidates))
     # fused reciprocal-rank scores are ~0.001-0.05
-    return np.concatenate([fused[:, None] * 100.0, per_source, present.sum(axis=1, keepdims=True) / len(SOURCES)],
+    return np.concatenate([fused[:, None] * 100.0, per_source, present.sum(axis=1, keepdims=True) / len(sources)],
                           axis=1).astype(np.float32)
 
 
-def build_features(catalog: Catalog, items: np.ndarray, profile: UserProfile, candidates: list[dict],
+def build_features(items: ItemFeatures, profile: UserProfile, candidates: list[dict],
                    counts: dict[int, tuple[int, int]]) -> np.ndarray:
-    """(n_candidates, d): item features, user scale, user x item crosses, recall signals, real-time counts."""
+    """(n_candidates, schema.width): item features, user scale, user x item crosses, recall signals, real-time counts."""
     ids = [c["anime_id"] for c in candidates]
-    rows = catalog.rows_of(ids)
-    item = items[rows]
-    user_scalars, affinity, user_episodes = user_vector(profile, catalog, items)
-    genres = catalog.genre_matrix[rows]
+    rows = items.catalog.rows_of(ids)
+    item = items.matrix[rows]
+    user_scalars, affinity, user_episodes = user_vector(profile, items)
+    genres = items.genres[rows]
     genre_match = (genres @ affinity) / np.maximum(genres.sum(axis=1), 1.0)
-    episode_gap = np.abs(item[:, 3] - user_episodes) if user_episodes >= 0 else np.full(len(rows), 0.5)
+    episode_gap = (np.abs(item[:, EPISODES_COLUMN] - user_episodes) if user_episodes >= 0
+                   else np.full(len(rows), 0.5, dtype=np.float32))
     clicks_views = np.array([counts.get(int(a), (0, 0)) for a in ids], dtype=np.float32).reshape(-1, 2)
     realtime = np.concatenate([np.log1p(clicks_views) / 10.0,
                                (clicks_views[:, :1] / np.maximum(clicks_views[:, 1:], 1.0)).clip(0, 1)], axis=1)
-    return np.concatenate([item, np.broadcast_to(user_scalars, (len(rows), USER_SCALARS)),
-                           np.stack([genre_match, episode_gap], axis=1), recall_signals(candidates), realtime],
-                          axis=1).astype(np.float32)
-
-
-def n_features(catalog: Catalog) -> int:
-    return 4 + len(TYPES) + len(catalog.genres) + USER_SCALARS + CROSSES + 2 + len(SOURCES) + REALTIME
+    return np.concatenate([item, np.broadcast_to(user_scalars, (len(rows), len(USER_SCALARS))),
+                           np.stack([genre_match, episode_gap], axis=1),
+                           recall_signals(candidates, items.schema.sources), realtime], axis=1).astype(np.float32)

@@ -1,8 +1,9 @@
 """The serving pipeline: recall candidates -> features -> ranker scores -> top k.
 
 ``/recall``, ``/rank`` and ``/recommends`` call this; ranker training and offline evaluation
-run the very same object over a :class:`store.memory.MemoryStore`, so what is measured is
-what is served.
+run the very same object over a :class:`store.MemoryStore`, so what is measured is what is
+served. Features are built with the feature schema of the model that scores them (its genre,
+type and source vocabularies), whatever the catalog holds now.
 """
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ import numpy as np
 
 import recall
 from ranking.catalog import Catalog
-from ranking.features import UserProfile, build_features, item_features
+from ranking.features import FeatureSchema, ItemFeatures, UserProfile, build_features
+from ranking.model import Scorer
 from ranking.realtime import RealtimeCounts
-from ranking.registry import ModelRegistry
+from ranking.registry import ModelRegistry, RankerVersion
 
 log = logging.getLogger("animerec.ranking")
 
@@ -25,37 +27,47 @@ class Recommender:
     CANDIDATES = 300
     RELOAD_EVERY_S = 30.0
 
-    def __init__(self, store, catalog: Catalog, registry: ModelRegistry | None = None, scorer=None,
-                 realtime: RealtimeCounts | None = None):
-        """Scores with ``scorer`` when given, else with the registry's active model (reloaded as it changes).
+    def __init__(self, store, catalog: Catalog, registry: ModelRegistry | None = None,
+                 ranker: RankerVersion | None = None, realtime: RealtimeCounts | None = None):
+        """Scores with ``ranker`` when given, else with the registry's active version (reloaded as it changes).
 
-        ``realtime``: where click/view counts come from (default: the store, per request).
+        Without either, candidates keep their recall order and features follow the catalog's
+        own vocabularies (what training uses). ``realtime``: where click/view counts come from
+        (default: the store, per request).
         """
         self.store = store
         self.realtime = realtime
-        self.use_catalog(catalog)
         self.registry = registry
         self._lock = threading.Lock()
         self._checked_at = 0.0
-        self._scorer = scorer
-        self._version: str | None = "in-memory" if scorer is not None else None
+        # (item features, scorer, version): replaced as one, so a request never mixes a model
+        # with features built for another schema.
+        self._view: tuple[ItemFeatures, Scorer | None, str | None] = (
+            ItemFeatures(catalog, FeatureSchema.for_catalog(catalog)), None, None)
+        if ranker is not None:
+            self._use_ranker(ranker, catalog)
+
+    def _use_ranker(self, ranker: RankerVersion, catalog: Catalog) -> None:
+        self._view = (ItemFeatures(catalog, ranker.schema), Scorer(ranker.model), ranker.version)
 
     def use_catalog(self, catalog: Catalog) -> None:
         """Serve a new catalog; the loaded model stays. Catalog and item features swap as one."""
-        self._view = (catalog, item_features(catalog))
+        with self._lock:
+            items, scorer, version = self._view
+            self._view = (ItemFeatures(catalog, items.schema), scorer, version)
 
     @property
     def catalog(self) -> Catalog:
-        return self._view[0]
+        return self._view[0].catalog
 
     @property
-    def items(self):
-        return self._view[1]
+    def schema(self) -> FeatureSchema:
+        return self._view[0].schema
 
     @property
     def model_version(self) -> str | None:
         self._refresh_model()
-        return self._version
+        return self._view[2]
 
     def _refresh_model(self) -> None:
         if self.registry is None:
@@ -64,40 +76,47 @@ class Recommender:
             if self._checked_at and time.monotonic() - self._checked_at < self.RELOAD_EVERY_S:
                 return
             self._checked_at = time.monotonic()
-            active = self.registry.active()
-            if active is None or active == self._version:
+            active, current = self.registry.active(), self._view[2]
+            if active is None or active == current:
                 return
             try:
-                from ranking.model import Scorer
-                self._scorer, self._version = Scorer(self.registry.load(active)), active
-                log.info("serving ranker version %s", active)
+                ranker = self.registry.load(active)
             except Exception:  # a broken version must not take serving down: keep the old one
-                log.exception("cannot load ranker version %s; keeping %s", active, self._version)
+                log.exception("cannot load ranker version %s; keeping %s", active, current)
+                return
+            self._use_ranker(ranker, self.catalog)
+            log.info("serving ranker version %s (%d features)", active, ranker.schema.width)
 
     def recall(self, user_id: int, k: int) -> list[dict]:
         candidates = recall.candidates_for_user(self.store, user_id, k)
         return [c for c in candidates if c["anime_id"] in self.catalog]
 
-    def features(self, user_id: int, candidates: list[dict]) -> np.ndarray:
+    def features(self, user_id: int, candidates: list[dict], items: ItemFeatures | None = None) -> np.ndarray:
         profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in self.store.user_ratings(user_id))
         ids = [c["anime_id"] for c in candidates]
         if self.realtime is not None:
             counts = self.realtime.counts(ids)
         else:
             counts = {a: (r["clicks"] or 0, r["views"] or 0) for a, r in self.store.event_counts(ids).items()}
-        catalog, items = self._view
-        return build_features(catalog, items, profile, candidates, counts)
+        return build_features(items or self._view[0], profile, candidates, counts)
 
     def score(self, user_id: int, candidates: list[dict]) -> np.ndarray:
-        return self._scorer(self.features(user_id, candidates))
+        """Scores of the served model for these candidates (recall order when there is no model)."""
+        self._refresh_model()
+        items, scorer, _ = self._view
+        if scorer is None:
+            return -np.arange(len(candidates), dtype=np.float32)
+        return scorer(self.features(user_id, candidates, items))
 
     def rank(self, user_id: int, k: int) -> list[dict]:
-        candidates = self.recall(user_id, self.CANDIDATES)
+        self._refresh_model()
+        items, scorer, _ = self._view       # one consistent view for this request
+        candidates = [c for c in recall.candidates_for_user(self.store, user_id, self.CANDIDATES)
+                      if c["anime_id"] in items.catalog]
         if not candidates:
             return []
-        self._refresh_model()
-        if self._scorer is None:  # no model yet: recall order
+        if scorer is None:  # no model yet: recall order
             return [{**c, "recall_score": c["score"]} for c in candidates[:k]]
-        scores = self.score(user_id, candidates)
+        scores = scorer(self.features(user_id, candidates, items))
         order = np.argsort(-scores, kind="stable")[:k]
         return [{**candidates[i], "score": float(scores[i]), "recall_score": candidates[i]["score"]} for i in order]

@@ -1,4 +1,8 @@
-"""Versioned models on disk: ``<model_dir>/ranker/<version>/{model.keras, metadata.json}``.
+"""Versioned rankers on disk: ``<model_dir>/ranker/<version>/{model.keras, metadata.json}``.
+
+A version carries everything needed to score with it: the Keras model (its normalisation
+layer included) and, in the metadata, the :class:`ranking.features.FeatureSchema` (feature
+names, genre/type/source vocabularies) and the normalisation statistics it was fitted with.
 
 The API serves the newest valid version, unless one is pinned (``PINNED``), which is how a
 rollback works: pin the version before the bad one.
@@ -8,25 +12,38 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
-from infra.config import Settings, get_settings
+from config import Settings
+from ranking.features import FeatureSchema
 
 MODEL_FILE = "model.keras"
 META_FILE = "metadata.json"
 
 
-class ModelRegistry:
-    def __init__(self, settings: Settings | None = None, name: str = "ranker"):
-        self.root = (settings or get_settings()).model_dir / name
+@dataclass(frozen=True)
+class RankerVersion:
+    version: str
+    model: object              # keras.Model
+    schema: FeatureSchema
+    metadata: dict
 
-    def save(self, model, metadata: dict) -> str:
+
+class ModelRegistry:
+    def __init__(self, settings: Settings, name: str = "ranker"):
+        self.root = settings.model_dir / name
+
+    def save(self, model, schema: FeatureSchema, metadata: dict) -> str:
+        width = int(model.input_shape[-1])
+        if width != schema.width:
+            raise ValueError(f"model input width {width} does not match its feature schema ({schema.width} names)")
         version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         staging = self.root / f".{version}.partial"
         staging.mkdir(parents=True)
         model.save(staging / MODEL_FILE)
-        meta = {"version": version, "created_at": time.time(), **metadata}
+        meta = {"version": version, "created_at": time.time(), **metadata, "feature_schema": schema.to_dict(),
+                "normalisation": _normalisation(model)}
         (staging / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
         staging.rename(self.root / version)  # a version appears complete or not at all
         return version
@@ -70,12 +87,30 @@ class ModelRegistry:
         self.pin(versions[position - 1])
         return versions[position - 1]
 
-    def load(self, version: str):
+    def load(self, version: str) -> RankerVersion:
+        """The model and the feature schema it was trained with; refuses a version without a schema."""
         from tensorflow import keras
-        return keras.models.load_model(self.root / version / MODEL_FILE)
+        metadata = self.metadata(version)
+        if "feature_schema" not in metadata:
+            raise ValueError(f"ranker version {version} carries no feature schema; train a new one")
+        schema = FeatureSchema.from_dict(metadata["feature_schema"])
+        model = keras.models.load_model(self.root / version / MODEL_FILE)
+        if int(model.input_shape[-1]) != schema.width:
+            raise ValueError(f"ranker version {version}: model width {model.input_shape[-1]} != schema {schema.width}")
+        return RankerVersion(version, model, schema, metadata)
 
     def prune(self, keep: int = 5) -> None:
         protected = {self.pinned(), self.active()}
         for version in self.versions()[:-keep]:
             if version not in protected:
                 shutil.rmtree(self.root / version, ignore_errors=True)
+
+
+def _normalisation(model) -> dict | None:
+    """Mean and variance of the model's normalisation layer, per input feature (for inspection)."""
+    try:
+        layer = model.get_layer("normalize")
+    except ValueError:
+        return None
+    return {"mean": [float(x) for x in layer.mean.numpy().ravel()],
+            "variance": [float(x) for x in layer.variance.numpy().ravel()]}

@@ -6,8 +6,8 @@ import time
 import pytest
 import requests
 
-from infra import stack
-from infra.services import ApiService, StreamingService
+from ops import stack
+from ops.services import ApiService, StreamingService, TrainerService
 from tests.integration.services import real_services
 
 
@@ -40,6 +40,14 @@ def prepared(settings):
 @pytest.fixture(scope="session")
 def streaming(settings):
     service = StreamingService(settings)
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def trainer(prepared):
+    service = TrainerService(prepared)
     service.start()
     yield service
     service.stop()

@@ -13,7 +13,7 @@ import os
 import shutil
 from collections.abc import Iterator
 
-from infra.config import PROJECT_ROOT, Settings
+from config import PROJECT_ROOT, Settings
 
 TEST_KEYSPACE = "animerec_test"
 
@@ -27,22 +27,21 @@ def docker_answers() -> bool:
         return False
 
 
-def _base(run_dir=PROJECT_ROOT / "run" / "test", **overrides) -> Settings:
+def _base(run_dir=PROJECT_ROOT / "run" / "test", kafka=None, cassandra=None, api=None, **overrides) -> Settings:
     # ALS is covered by the batch job tests; ranker training leaves it out to keep the suite short.
-    defaults = {"api_port": 18000, **overrides}
-    return Settings(run_dir=run_dir, model_dir=run_dir / "models", evaluation_dir=run_dir / "evaluation",
-                    cassandra_keyspace=TEST_KEYSPACE, ranker_sources="ease,itemitem,content",
-                    ranker_max_users=300, **defaults)
+    return Settings(run_dir=run_dir, kafka=kafka or {}, cassandra={"keyspace": TEST_KEYSPACE, **(cassandra or {})},
+                    api={"port": 18000, **(api or {})}, ranker={"sources": ["ease", "itemitem", "content"],
+                                                              "max_users": 300}, **overrides)
 
 
 @contextlib.contextmanager
 def local_launcher() -> Iterator[Settings]:
-    from infra import stack
+    from ops import stack
     base = int(os.environ.get("ANIMEREC_TEST_PORT_BASE", "19000"))  # two test runs on one host: two bases
-    settings = _base(kafka_bootstrap_servers=f"127.0.0.1:{base + 92}", kafka_port=base + 92,
-                     kafka_controller_port=base + 93, cassandra_port=base + 42, cassandra_storage_port=base + 70,
-                     cassandra_jmx_port=base + 199, api_port=base + 800, cassandra_heap="768M",
-                     run_dir=PROJECT_ROOT / "run" / f"test-{base}")
+    settings = _base(kafka={"bootstrap_servers": f"127.0.0.1:{base + 92}", "port": base + 92,
+                            "controller_port": base + 93},
+                     cassandra={"port": base + 42, "storage_port": base + 70, "jmx_port": base + 199, "heap": "768M"},
+                     api={"port": base + 800}, run_dir=PROJECT_ROOT / "run" / f"test-{base}")
     stack.stop_all(settings, report=lambda m: None)  # leftovers of an interrupted run
     shutil.rmtree(settings.run_dir, ignore_errors=True)
     try:
@@ -54,21 +53,21 @@ def local_launcher() -> Iterator[Settings]:
 
 @contextlib.contextmanager
 def containers() -> Iterator[Settings]:
-    from infra import stack
+    from ops import stack
     from testcontainers.cassandra import CassandraContainer
     from testcontainers.kafka import KafkaContainer
     with KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft() as kafka, \
             CassandraContainer("cassandra:5.0") as cassandra:
         host, port = cassandra.get_contact_points()[0]
-        settings = _base(kafka_bootstrap_servers=kafka.get_bootstrap_server(), cassandra_contact_points=[host],
-                         cassandra_port=port, local_services=[])
+        settings = _base(kafka={"bootstrap_servers": kafka.get_bootstrap_server()},
+                         cassandra={"contact_points": [host], "port": port}, local_services=[])
         stack.start_infra(settings)
         yield settings
 
 
 @contextlib.contextmanager
 def external() -> Iterator[Settings]:
-    from infra import stack
+    from ops import stack
     missing = [v for v in ("KAFKA_BOOTSTRAP_SERVERS", "CASSANDRA_CONTACT_POINTS") if not os.environ.get(v)]
     if missing:
         raise RuntimeError(f"ANIMEREC_TEST_SERVICES=external needs {', '.join(missing)}")

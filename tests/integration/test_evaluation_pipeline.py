@@ -5,23 +5,18 @@ import json
 
 import numpy as np
 
-from infra.config import get_settings
 
 
 def test_pipeline_is_evaluated_by_the_serving_code_and_beats_popularity(settings, tmp_path, monkeypatch):
     from evaluation.cli import main
     for name, value in settings.as_env().items():  # quick ranker settings of the test session
         monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
     data = settings.data_dir
     users = tmp_path / "users.txt"
     users.write_text("\n".join(str(u) for u in np.random.default_rng(0).choice(np.arange(1, 5001), 400, replace=False)))
-    try:
-        code = main(["--ratings", str(data / "rating_sample.csv"), "--anime", str(data / "anime.csv"),
-                     "--eval-users", str(users), "--models", "popularity,pipeline", "--out", str(tmp_path / "out"),
-                     "--no-tune"])
-    finally:
-        get_settings.cache_clear()
+    code = main(["--ratings", str(data / "rating_sample.csv"), "--anime", str(data / "anime.csv"),
+                 "--eval-users", str(users), "--models", "popularity,pipeline", "--out", str(tmp_path / "out"),
+                 "--no-tune"])
     assert code == 0
     report = json.loads((tmp_path / "out" / "metrics.json").read_text())
     pipeline, popularity = report["models"]["pipeline"], report["models"]["popularity"]

@@ -5,14 +5,25 @@ import numpy as np
 import pytest
 
 from api.app import create_app
-from infra.config import Settings
+from config import Settings
+from ranking.features import FeatureSchema
 from ranking.registry import ModelRegistry
+
+
+AUTH = {"Authorization": "Bearer s3cret"}
+
+
+@pytest.fixture
+def store():
+    from store import MemoryStore
+    return MemoryStore()
 
 
 @pytest.fixture
 def settings(tmp_path):
     return Settings(run_dir=tmp_path / "run", model_dir=tmp_path / "models", evaluation_dir=tmp_path / "eval",
-                    admin_token="s3cret", cassandra_port=1, kafka_bootstrap_servers="127.0.0.1:1")
+                    api={"admin_token": "s3cret"}, cassandra={"port": 1},
+                    kafka={"bootstrap_servers": "127.0.0.1:1"})
 
 
 def test_admin_needs_the_token(settings):
@@ -24,8 +35,9 @@ def test_admin_needs_the_token(settings):
 
 def test_metrics_show_the_active_ranker_and_each_evaluated_model(settings):
     from ranking.model import build_model
-    version = ModelRegistry(settings).save(build_model(3, np.ones((4, 3), dtype=np.float32)),
-                                           {"metrics": {"validation_auc": 0.81}})
+    schema = FeatureSchema(genres=("Action",))
+    version = ModelRegistry(settings).save(build_model(schema.width, np.ones((4, schema.width), dtype=np.float32)),
+                                           schema, {"metrics": {"validation_auc": 0.81}})
     settings.evaluation_dir.mkdir(parents=True)
     (settings.evaluation_dir / "metrics.json").write_text(json.dumps({
         "config": {"seed": 42}, "models": {"ease": {"metrics": {"ndcg@10": 0.49, "recall@20": 0.38}},
@@ -42,25 +54,26 @@ def test_no_evaluation_yet_is_reported_as_none(settings):
     assert body["evaluation"] is None and body["ranker"]["active_version"] is None
 
 
-def test_training_status_is_idle_before_any_run(settings):
-    body = create_app(settings).test_client().get("/admin/train", headers={"Authorization": "Bearer s3cret"}).get_json()
-    assert body["state"] == "idle"
+def test_training_status_is_idle_before_any_run(settings, store):
+    body = create_app(settings, store).test_client().get("/admin/train", headers=AUTH).get_json()
+    assert body == {"state": "idle", "runs": []}
 
 
-@pytest.mark.parametrize("module,expected", [("this", "succeeded"), ("no_such_module_here", "failed")])
-def test_a_finished_run_reports_its_outcome_and_frees_the_slot(settings, module, expected):
-    import time
+def test_train_queues_one_run_and_refuses_a_second_while_it_waits(settings, store):
+    client = create_app(settings, store).test_client()
+    first = client.post("/admin/train", headers=AUTH)
+    second = client.post("/admin/train", headers=AUTH)
+    assert first.status_code == 202 and first.get_json()["state"] == "queued"
+    assert second.status_code == 409 and second.get_json()["training"]["state"] == "queued"
+    assert [r["state"] for r in store.training_runs()] == ["queued"]   # queued, not started by the API
 
-    from ranking.training_runs import TrainingRun, TrainingRuns
 
-    class QuickRun(TrainingRun):
-        pass
-    QuickRun.module = module
-    runs = TrainingRuns(settings)
-    runs.run = QuickRun(settings)
-    assert runs.start()["state"] == "running"
-    deadline = time.monotonic() + 30
-    while runs.status()["state"] == "running" and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert runs.status()["state"] == expected
-    assert not runs.run.running()  # an exited child is reaped, not left as a zombie that looks alive
+def test_train_state_follows_the_trainer(settings, store):
+    client = create_app(settings, store).test_client()
+    client.post("/admin/train", headers=AUTH)
+    run = store.claim_training("test-worker")
+    assert client.get("/admin/train", headers=AUTH).get_json()["state"] == "running"
+    store.finish_training(run["run_id"], "succeeded", "20990101T000000Z", None, ["done"])
+    body = client.get("/admin/train", headers=AUTH).get_json()
+    assert body["state"] == "succeeded" and body["runs"][0]["version"] == "20990101T000000Z"
+    assert client.post("/admin/train", headers=AUTH).status_code == 202   # the slot is free again

@@ -8,8 +8,9 @@ import pytest
 
 from api.app import create_app
 from api.query import AnimeFilter, CatalogIndex, filter_user_ratings
-from infra.config import Settings
+from config import Settings
 from ranking.catalog import Catalog
+from store import MemoryStore
 
 ROWS = [
     # anime_id, name, genres, type, episodes, rating, members
@@ -131,32 +132,21 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-class FakeStore:
-    def __init__(self):
-        self.ratings = {567: [{"anime_id": 1, "rating": 9}, {"anime_id": 20, "rating": 6},
-                              {"anime_id": 5, "rating": -1}, {"anime_id": 999, "rating": 5}]}
-
-    def user_ratings(self, user_id):
-        return list(self.ratings.get(user_id, []))
-
-    def get_anime(self, anime_id):
-        row = next((dict(r) for r in ROWS if r["anime_id"] == anime_id), None)
-        if row is not None:
-            row["rating"] = float(np.float32(row["rating"])) if row["rating"] is not None else None
-        return row
-
-    def anime_rating_stats(self, anime_id):
-        return {"ratings": 3, "scored": 2, "mean_score": 7.5} if anime_id == 1 else None
+def memory_store():
+    """The in-memory store backend with the rows these routes read."""
+    store = MemoryStore()
+    store.upsert_anime(ROWS)
+    store.upsert_ratings([(567, 1, 9), (567, 20, 6), (567, 5, -1), (567, 999, 5)])
+    store.set_rating_stats([{"anime_id": 1, "ratings": 3, "scored": 2, "mean_score": 7.5}])
+    return store
 
 
 @pytest.fixture
 def client(catalog):
-    settings = Settings(kafka_bootstrap_servers=f"127.0.0.1:{_closed_port()}", kafka_request_timeout_ms=1500,
-                        cassandra_port=_closed_port())
-    app = create_app(settings)
-    resources = app.extensions["animerec"]
-    resources.__dict__["store"] = FakeStore()
-    resources.use_catalog(catalog)
+    settings = Settings(kafka={"bootstrap_servers": f"127.0.0.1:{_closed_port()}", "request_timeout_ms": 1500},
+                        cassandra={"port": _closed_port()})
+    app = create_app(settings, memory_store())
+    app.extensions["animerec"].use_catalog(catalog)
     return app.test_client()
 
 

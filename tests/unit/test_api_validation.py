@@ -4,7 +4,7 @@ import socket
 import pytest
 
 from api.app import create_app
-from infra.config import Settings
+from config import Settings
 
 
 def _closed_port() -> int:
@@ -16,8 +16,8 @@ def _closed_port() -> int:
 @pytest.fixture
 def client():
     port = _closed_port()
-    settings = Settings(kafka_bootstrap_servers=f"127.0.0.1:{port}", kafka_request_timeout_ms=1500,
-                        cassandra_port=_closed_port())
+    settings = Settings(kafka={"bootstrap_servers": f"127.0.0.1:{port}", "request_timeout_ms": 1500},
+                        cassandra={"port": _closed_port()})
     return create_app(settings).test_client()
 
 

@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from infra.config import Settings
+from config import Settings
 from ranking.catalog import Catalog
-from ranking.features import UserProfile, build_features, item_features, n_features
-from ranking.registry import ModelRegistry
+from ranking.features import FeatureSchema, ItemFeatures, UserProfile, build_features
+from ranking.registry import ModelRegistry, RankerVersion
 
 ROWS = [
     {"anime_id": 1, "name": "Alpha", "genres": ["Action", "Drama"], "type": "TV", "episodes": 24, "rating": 8.5, "members": 100000},
@@ -20,6 +20,11 @@ def catalog():
     return Catalog.from_rows(ROWS)
 
 
+@pytest.fixture
+def items(catalog):
+    return ItemFeatures(catalog, FeatureSchema.for_catalog(catalog))
+
+
 def test_catalog_handles_missing_fields(catalog):
     assert catalog.genres == ("Action", "Comedy", "Drama")
     assert catalog.genre_matrix[catalog.position[1]].tolist() == [1, 0, 1]
@@ -32,32 +37,52 @@ def _candidates(ids, ranks=None):
             for i, a in enumerate(ids)]
 
 
-def test_features_are_finite_and_shaped(catalog):
-    items = item_features(catalog)
+def test_features_are_finite_and_shaped_as_the_schema_names_them(items):
     profile = UserProfile.from_pairs([(1, 9), (4, -1)])
-    x = build_features(catalog, items, profile, _candidates([2, 3], [{"popular": 1}, {"content": 3, "als": 1}]),
-                       {2: (3, 10)})
-    assert x.shape == (2, n_features(catalog)) and np.isfinite(x).all()
+    x = build_features(items, profile, _candidates([2, 3], [{"popular": 1}, {"content": 3, "als": 1}]), {2: (3, 10)})
+    assert x.shape == (2, items.schema.width) and np.isfinite(x).all()
+    assert len(set(items.schema.names)) == items.schema.width
 
 
-def test_recall_ranks_become_features(catalog):
-    items = item_features(catalog)
-    x = build_features(catalog, items, UserProfile(), _candidates([2, 3], [{"ease": 1}, {"ease": 50, "als": 2}]), {})
-    assert not np.array_equal(x[0], x[1])
-    assert x[0].sum() != x[1].sum()
+def test_recall_ranks_become_their_sources_features(items):
+    x = build_features(items, UserProfile(), _candidates([2, 3], [{"ease": 1}, {"ease": 50, "als": 2}]), {})
+    column = {name: j for j, name in enumerate(items.schema.names)}
+    ease, als, count = column["source_ease"], column["source_als"], column["recall_source_count"]
+    assert x[0, ease] == pytest.approx(1.0)                     # rank 1 -> 1/log2(2)
+    assert x[1, ease] == pytest.approx(1 / np.log2(51))          # rank 50
+    assert x[0, als] == 0.0 and x[1, als] == pytest.approx(1 / np.log2(3))
+    assert x[1, count] == pytest.approx(2 * x[0, count])
 
 
-def test_genre_affinity_prefers_titles_like_the_users(catalog):
-    items = item_features(catalog)
+def test_genre_affinity_prefers_titles_like_the_users(items):
     action_fan = UserProfile.from_pairs([(1, 10)])
-    x = build_features(catalog, items, action_fan, _candidates([4, 2]), {})
-    genre_match_column = items.shape[1] + 4
-    assert x[0, genre_match_column] > x[1, genre_match_column]
+    x = build_features(items, action_fan, _candidates([4, 2]), {})
+    genre_match = items.schema.names.index("cross_genre_match")
+    assert x[0, genre_match] > x[1, genre_match]
 
 
-def test_new_user_gets_features_too(catalog):
-    x = build_features(catalog, item_features(catalog), UserProfile(), _candidates([1, 2, 3, 4]), {})
+def test_new_user_gets_features_too(items):
+    x = build_features(items, UserProfile(), _candidates([1, 2, 3, 4]), {})
     assert np.isfinite(x).all()
+
+
+def test_an_unseen_genre_keeps_the_models_width_and_columns(catalog):
+    schema = FeatureSchema.for_catalog(catalog)
+    grown = Catalog.from_rows([*ROWS, {"anime_id": 5, "name": "Epsilon", "genres": ["Isekai", "Action"],
+                                       "type": "TV", "episodes": 12, "rating": 7.5, "members": 900}])
+    items = ItemFeatures(grown, schema)
+    x = build_features(items, UserProfile(), _candidates([5, 1]), {})
+    assert x.shape == (2, schema.width)
+    assert "genre_Isekai" not in schema.names
+    assert x[0, schema.names.index("genre_Action")] == 1.0
+
+
+def test_schema_survives_json_and_rejects_names_that_do_not_match(catalog):
+    schema = FeatureSchema.for_catalog(catalog)
+    assert FeatureSchema.from_dict(schema.to_dict()) == schema
+    tampered = {**schema.to_dict(), "names": schema.names[:-1]}
+    with pytest.raises(ValueError):
+        FeatureSchema.from_dict(tampered)
 
 
 def _tiny_model(n_features):
@@ -65,11 +90,12 @@ def _tiny_model(n_features):
     return build_model(n_features, np.random.default_rng(0).normal(size=(16, n_features)).astype(np.float32))
 
 
-def test_registry_versions_pin_and_rollback(tmp_path):
+def test_registry_versions_pin_and_rollback(tmp_path, catalog):
+    schema = FeatureSchema.for_catalog(catalog)
     registry = ModelRegistry(Settings(model_dir=tmp_path))
     assert registry.active() is None
-    first = registry.save(_tiny_model(3), {"metrics": {"auc": 0.6}})
-    second = registry.save(_tiny_model(3), {"metrics": {"auc": 0.7}})
+    first = registry.save(_tiny_model(schema.width), schema, {"metrics": {"auc": 0.6}})
+    second = registry.save(_tiny_model(schema.width), schema, {"metrics": {"auc": 0.7}})
     assert registry.versions() == [first, second] and registry.active() == second
     assert registry.rollback() == first and registry.active() == first
     with pytest.raises(ValueError):
@@ -79,6 +105,17 @@ def test_registry_versions_pin_and_rollback(tmp_path):
     assert registry.metadata(second)["metrics"]["auc"] == 0.7
 
 
+def test_a_version_carries_its_schema_and_normalisation(tmp_path, catalog):
+    schema = FeatureSchema.for_catalog(catalog)
+    registry = ModelRegistry(Settings(model_dir=tmp_path))
+    version = registry.save(_tiny_model(schema.width), schema, {})
+    loaded = registry.load(version)
+    assert loaded.schema == schema
+    assert len(loaded.metadata["normalisation"]["mean"]) == schema.width
+    with pytest.raises(ValueError):
+        registry.save(_tiny_model(schema.width + 1), schema, {})
+
+
 def test_half_written_version_is_invisible(tmp_path):
     registry = ModelRegistry(Settings(model_dir=tmp_path))
     (registry.root / ".20990101T000000Z.partial").mkdir(parents=True)
@@ -86,15 +123,12 @@ def test_half_written_version_is_invisible(tmp_path):
     assert registry.versions() == []
 
 
-def test_ranker_learns_what_recall_order_misses(tmp_path):
+def _genre_world(seed=1):
     """Users like one genre; recall lists are shuffled: the ranker must recover the genre signal."""
-    from ranking.recommender import Recommender
-    from ranking.train import fit_ranker
-    from store.memory import MemoryStore
-    rng = np.random.default_rng(1)
+    from store import MemoryStore
+    rng = np.random.default_rng(seed)
     rows = [{"anime_id": i, "name": f"T{i}", "genres": ["Action"] if i % 2 else ["Romance"], "type": "TV",
              "episodes": 12, "rating": 7.0, "members": 1000 + i} for i in range(1, 201)]
-    catalog = Catalog.from_rows(rows)
     ratings, held, candidates = [], [], []
     for user in range(1, 151):
         liked = rng.permutation(np.arange(1 + user % 2, 201, 2))
@@ -102,11 +136,33 @@ def test_ranker_learns_what_recall_order_misses(tmp_path):
         held += [(user, int(a), 8) for a in liked[10:15]]
         pool = np.r_[liked[10:30], rng.choice(np.arange(2 - user % 2, 201, 2), 20, replace=False)]
         candidates += [(user, "ease", r + 1, int(a), 1.0) for r, a in enumerate(rng.permutation(pool))]
-    store = MemoryStore(pd.DataFrame(ratings, columns=["user_id", "anime_id", "rating"]),
-                        pd.DataFrame(candidates, columns=["user_id", "source", "rank", "anime_id", "score"]),
-                        pd.DataFrame(columns=["anime_id", "signal", "rank", "similar_id", "score"]),
-                        pd.DataFrame(columns=["rank", "anime_id", "score"]))
-    held_out = pd.DataFrame(held, columns=["user_id", "anime_id", "rating"])
+    store = MemoryStore.from_frames(pd.DataFrame(ratings, columns=["user_id", "anime_id", "rating"]),
+                                    pd.DataFrame(candidates, columns=["user_id", "source", "rank", "anime_id", "score"]),
+                                    pd.DataFrame(columns=["anime_id", "signal", "rank", "similar_id", "score"]),
+                                    pd.DataFrame(columns=["rank", "anime_id", "score"]))
+    return Catalog.from_rows(rows), store, pd.DataFrame(held, columns=["user_id", "anime_id", "rating"])
+
+
+def test_ranker_learns_what_recall_order_misses():
+    from ranking.recommender import Recommender
+    from training.train import fit_ranker
+    catalog, store, held_out = _genre_world()
     _, metrics = fit_ranker(Recommender(store, catalog), held_out, max_users=150, epochs=8, seed=0)
     assert metrics["validation_ndcg@10_ranker"] > metrics["validation_ndcg@10_recall_order"] + 0.1
     assert metrics["validation_auc"] > 0.7
+
+
+def test_a_catalog_with_a_new_genre_still_ranks_with_the_trained_model():
+    from ranking.recommender import Recommender
+    from training.train import fit_ranker
+    catalog, store, held_out = _genre_world()
+    trainer = Recommender(store, catalog)
+    model, _ = fit_ranker(trainer, held_out, max_users=60, epochs=2, seed=0)
+    serving = Recommender(store, catalog, ranker=RankerVersion("v1", model, trainer.schema, {}))
+    grown = Catalog.from_rows([*(catalog.details(a) for a in catalog.frame.index),
+                               {"anime_id": 999, "name": "New", "genres": ["Isekai"], "type": "TV", "episodes": 12,
+                                "rating": 7.0, "members": 10}])
+    serving.use_catalog(grown)
+    ranked = serving.rank(1, 10)
+    assert len(ranked) == 10 and all(np.isfinite(r["score"]) for r in ranked)
+    assert serving.schema == trainer.schema

@@ -1,29 +1,32 @@
-"""Train the ranker on recall candidates and register a new version: ``python -m ranking.train``.
+"""Train the ranker on recall candidates and register a new version.
 
-1. Split each user's ratings: 80 % build the recall lists (all sources, the batch jobs' own
-   code, in memory), 20 % are the labels -- titles those lists never saw.
+1. Split each user's ratings: 80 % build the recall lists (the configured sources, the batch
+   jobs' own code, in memory), 20 % are the labels -- titles those lists never saw.
 2. For sampled users, the serving pipeline (:class:`ranking.recommender.Recommender`) recalls
    candidates and builds their features exactly as at serving; a candidate is positive when
    it is among the user's held-out titles.
 3. A Keras model is fitted on 80 % of those users; the other 20 % measure it: AUC, and
    NDCG@10 of the ranker's order against the recall merge's own order.
+4. The model is saved with its feature schema (names, vocabularies) and normalisation.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
-from infra.config import Settings, get_settings
+from batch.spark import spark_session
+from config import Settings
 from ranking.catalog import Catalog
+from ranking.model import Scorer, build_model
 from ranking.recommender import Recommender
 from ranking.registry import ModelRegistry
+from training.offline import build_offline_store
 
-log = logging.getLogger("animerec.ranking")
+log = logging.getLogger("animerec.training")
 HOLDOUT = 0.2
 
 
@@ -63,12 +66,13 @@ def mean_ndcg(scores_per_user, ys, n_relevant, k: int = 10) -> float:
 
 
 def fit_ranker(recommender: Recommender, held_out: pd.DataFrame, max_users: int, epochs: int, seed: int):
-    """Fit on candidates of sampled users; return (model, metrics)."""
-    from ranking.model import Scorer, build_model
+    """Fit on candidates of sampled users; return (model, metrics). Features follow ``recommender.schema``."""
     rng = np.random.default_rng(seed)
     labels = {u: set(g) for u, g in held_out.groupby("user_id")["anime_id"]}
     users = rng.permutation(sorted(labels))[:max_users]
     xs, ys, n_relevant = candidate_samples(recommender, labels, users)
+    if len(xs) < 2:
+        raise ValueError(f"too few users with candidates and held-out titles to train on ({len(xs)})")
     n_val = max(1, len(xs) // 5)
     x_train, y_train = np.concatenate(xs[n_val:]), np.concatenate(ys[n_val:])
     model = build_model(x_train.shape[1], x_train)
@@ -88,76 +92,44 @@ def fit_ranker(recommender: Recommender, held_out: pd.DataFrame, max_users: int,
 
 
 def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
     return float(roc_auc_score(labels, scores)) if 0 < labels.sum() < len(labels) else float("nan")
 
 
-def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings | None = None, *, spark=None,
-          epochs: int = 6, seed: int = 42, max_users: int = 1500, sources=None, source_name: str = "cassandra",
-          register: bool = True) -> dict:
-    """Build recall on a split, fit the ranker on its candidates, and (by default) register it."""
-    from batch.offline import ALL_SOURCES, build_offline_store
-    from batch.spark import spark_session
-    settings = settings or get_settings()
+def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings, *, spark=None,
+          source_name: str = "cassandra", register: bool = True) -> dict:
+    """Build recall on a split, fit the ranker on its candidates, and (by default) register it.
+
+    Knobs come from ``settings.ranker`` (sources, users, epochs, seed) and ``settings.batch``.
+    """
+    knobs = settings.ranker
     started = time.time()
-    kept, held_out = split_per_user(ratings, seed=seed)
+    kept, held_out = split_per_user(ratings, seed=knobs.seed)
     own_spark = spark is None
     spark = spark or spark_session(settings)
     try:
         timings: dict = {}
-        store = build_offline_store(spark, kept, catalog_frame, sources=tuple(sources or ALL_SOURCES), timings=timings)
+        store = build_offline_store(spark, kept, catalog_frame, settings, sources=knobs.sources, timings=timings)
     finally:
         if own_spark:
             spark.stop()
-    catalog = Catalog.from_rows(catalog_frame.to_dict("records"))
-    model, metrics = fit_ranker(Recommender(store, catalog), held_out, max_users, epochs, seed)
+    recommender = Recommender(store, Catalog.from_rows(catalog_frame.to_dict("records")))
+    model, metrics = fit_ranker(recommender, held_out, knobs.max_users, knobs.epochs, knobs.seed)
     result = {"data": {"source": source_name, "ratings": int(len(ratings)), "users": int(ratings.user_id.nunique()),
-                       "recall_sources": list(sources or ALL_SOURCES), "holdout": HOLDOUT},
-              "n_features": int(model.input_shape[-1]), "epochs": epochs, "seed": seed, "metrics": metrics,
-              "recall_build_seconds": {k: round(v, 1) for k, v in timings.items()},
+                       "recall_sources": list(knobs.sources), "holdout": HOLDOUT},
+              "n_features": int(model.input_shape[-1]), "epochs": knobs.epochs, "seed": knobs.seed,
+              "metrics": metrics, "recall_build_seconds": {k: round(v, 1) for k, v in timings.items()},
               "train_seconds": round(time.time() - started, 1)}
     if register:
         registry = ModelRegistry(settings)
-        result["version"] = registry.save(model, result)
+        result["version"] = registry.save(model, recommender.schema, result)
         registry.prune()
     result["model"] = model
+    result["schema"] = recommender.schema
     return result
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Train the ranker on recall candidates and register a new version.")
-    parser.add_argument("--ratings", help="ratings CSV (Kaggle format); default: read from Cassandra")
-    parser.add_argument("--anime", help="with --ratings: catalog CSV (default: the configured one)")
-    parser.add_argument("--synopsis", help="with --ratings: synopses CSV (default: the configured one)")
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--max-users", type=int, default=get_settings().ranker_max_users)
-    parser.add_argument("--sources", default=get_settings().ranker_sources, help="recall sources to build")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    ratings, catalog, source_name = _inputs(args)
-    result = train(ratings, catalog, epochs=args.epochs, max_users=args.max_users,
-                   sources=tuple(args.sources.split(",")), source_name=source_name)
+def summary(result: dict) -> str:
     m = result["metrics"]
-    print(f"ranker version {result['version']}: validation AUC {m['validation_auc']:.3f}, NDCG@10 "
-          f"{m['validation_ndcg@10_ranker']:.4f} (recall order {m['validation_ndcg@10_recall_order']:.4f}), "
-          f"{m['samples']} samples, {result['train_seconds']}s")
-
-
-def _inputs(args) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """Ratings and catalog (with synopses) from the given CSV files, else from Cassandra."""
-    if args.ratings:
-        from batch.sample import read_catalog, read_ratings
-        return read_ratings(Path(args.ratings)), read_catalog(get_settings(), args.anime, args.synopsis), args.ratings
-    from store import open_store
-    store = open_store()
-    try:
-        ratings = pd.DataFrame(store.all_ratings(), columns=["user_id", "anime_id", "rating"])
-        catalog = pd.DataFrame(store.all_anime(with_synopsis=True))
-    finally:
-        store.close()
-    catalog["genres"] = catalog["genres"].apply(lambda g: list(g) if g else [])
-    return ratings, catalog, "cassandra"
-
-
-if __name__ == "__main__":
-    main()
+    return (f"ranker version {result.get('version', '(not registered)')}: validation AUC {m['validation_auc']:.3f}, "
+            f"NDCG@10 {m['validation_ndcg@10_ranker']:.4f} (recall order {m['validation_ndcg@10_recall_order']:.4f}), "
+            f"{m['samples']} samples, {result['train_seconds']}s")

@@ -1,0 +1,15 @@
+"""The latest evaluation report's figures (``<evaluation_dir>/metrics.json``), for the admin API."""
+from __future__ import annotations
+
+import json
+import os
+
+from config import Settings
+
+
+def latest_evaluation(settings: Settings) -> dict | None:
+    path = settings.evaluation_dir / "metrics.json"
+    if not path.exists():
+        return None
+    report = json.loads(path.read_text())
+    return {"file": str(path), "written_at": os.path.getmtime(path), **report}
