@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from config import Settings
+from config import Settings, registry
 from ingest.topics import ensure_topics
 from jars import fetch
 from ops.services import (ApiService, CassandraService, KafkaService, SchedulerService, Service,
@@ -53,7 +53,7 @@ def prepare_data(settings: Settings, report: Report = _print) -> None:
     run_stage(settings, "ingest", "load")
     store = open_store(settings)
     try:
-        if store.current_version("popular") is None:
+        if store.current_version(registry.SOURCE[registry.POPULAR_SOURCE].pointer) is None:
             report("building recall lists (Spark)")
             run_stage(settings, "batch", "run")
     finally:

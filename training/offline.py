@@ -42,27 +42,29 @@ def build_offline_store(spark, ratings: pd.DataFrame, catalog: pd.DataFrame, set
         return result
 
     watches = ratings.groupby("anime_id", as_index=False).size().rename(columns={"size": "watches"})
-    popular = timed("popular", lambda: popular_lists(score_titles(watches), None, k))
+    popular = timed(registry.POPULAR_SOURCE, lambda: popular_lists(score_titles(watches), None, k))
 
     strengths = ratings_with_strength(spark.createDataFrame(ratings[["user_id", "anime_id", "rating"]])).cache()
     strengths.count()
-    if "als" in sources:
-        lists.append(timed("als", lambda: als.candidates(strengths.select("user_id", "anime_id", "strength"), opts,
-                                                           k, partitions).toPandas()))
-    if "ease" in sources:
-        lists.append(timed("ease", lambda: ease.candidates(ratings[["user_id", "anime_id"]], k)))
-    neighbours = {"itemitem": lambda: itemitem.cowatch(spark, ratings[["user_id", "anime_id"]], opts, opts.neighbours_k),
-                  "content": lambda: content.neighbours(spark, catalog, opts, opts.neighbours_k)}
-    for signal in registry.SIGNALS:
-        source = signal.job
-        if source not in sources:
-            continue
+    pairs = ratings[["user_id", "anime_id"]]
 
-        def build(source=source, signal=signal.name):
-            similar_rows, candidates = neighbour_lists(strengths, neighbours[source](), signal, source, settings)
-            similar.append(similar_rows)
-            return candidates.toPandas()
-        lists.append(timed(source, build))
+    def through(signal: str, source: str, neighbours) -> pd.DataFrame:
+        similar_rows, candidates = neighbour_lists(strengths, neighbours(), signal, source, settings)
+        similar.append(similar_rows)
+        return candidates.toPandas()
+
+    builders = {
+        als.SOURCE: lambda: als.candidates(strengths.select("user_id", "anime_id", "strength"), opts, k,
+                                           partitions).toPandas(),
+        ease.SOURCE: lambda: ease.candidates(pairs, k),
+        itemitem.SOURCE: lambda: through(itemitem.SIGNAL, itemitem.SOURCE,
+                                         lambda: itemitem.cowatch(spark, pairs, opts, opts.neighbours_k)),
+        content.SOURCE: lambda: through(content.SIGNAL, content.SOURCE,
+                                        lambda: content.neighbours(spark, catalog, opts, opts.neighbours_k)),
+    }
+    for source in registry.USER_SOURCES:     # registry order, whatever order ``sources`` names them in
+        if source in sources:
+            lists.append(timed(source, builders[source]))
     strengths.unpersist()
     return MemoryStore.from_frames(ratings[["user_id", "anime_id", "rating"]], pd.concat(lists, ignore_index=True),
                                    pd.concat(similar, ignore_index=True) if similar else _no_similar(), popular)

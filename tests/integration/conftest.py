@@ -37,28 +37,27 @@ def prepared(settings):
     return settings
 
 
-@pytest.fixture(scope="session")
-def streaming(settings):
-    service = StreamingService(settings)
+def _running(service):
+    """A role of the stack for the whole session: started once, stopped at the end."""
     service.start()
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="session")
+def streaming(settings):
+    yield from _running(StreamingService(settings))
 
 
 @pytest.fixture(scope="session")
 def trainer(prepared):
-    service = TrainerService(prepared)
-    service.start()
-    yield service
-    service.stop()
+    yield from _running(TrainerService(prepared))
 
 
 @pytest.fixture(scope="session")
 def api_url(prepared, streaming):
-    service = ApiService(prepared)
-    service.start()
-    yield prepared.api_url
-    service.stop()
+    for _ in _running(ApiService(prepared)):
+        yield prepared.api_url
 
 
 def wait_for(probe, timeout_s: float = 60.0, interval_s: float = 0.2):
