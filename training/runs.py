@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import socket
 import threading
 import time
@@ -75,10 +76,32 @@ def execute(store: Store, settings: Settings, run: dict) -> dict:
         logging.getLogger().removeHandler(tail)
 
 
+def worker_name(host: str | None = None) -> str:
+    return f"{host or socket.gethostname()}:{os.getpid()}"
+
+
+def close_abandoned(store: Store, host: str | None = None) -> list[str]:
+    """Record as failed the runs a trainer of this host left ``running`` (it was stopped or killed mid-run).
+
+    Called when a trainer starts: one trainer runs per host, so a run still ``running`` under
+    this host's name belongs to a trainer that is gone. Returns the run ids closed.
+    """
+    prefix = f"{host or socket.gethostname()}:"
+    closed = []
+    for run in store.training_runs(limit=100):
+        if run["state"] == "running" and (run.get("worker") or "").startswith(prefix):
+            if store.finish_training(run["run_id"], "failed", None, "the trainer stopped during this run",
+                                     run.get("log_tail")):
+                closed.append(str(run["run_id"]))
+    return closed
+
+
 def work(store: Store, settings: Settings, stop: threading.Event, poll_s: float = POLL_S,
          max_runs: int | None = None) -> int:
     """The trainer role's loop: claim, train, record; returns the number of runs when ``stop`` is set."""
-    worker = f"{socket.gethostname()}:{id(stop)}"
+    worker = worker_name()
+    for run_id in close_abandoned(store):
+        log.warning("training run %s was left running by a stopped trainer; recorded as failed", run_id)
     done = 0
     while not stop.is_set():
         try:

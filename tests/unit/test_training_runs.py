@@ -4,7 +4,7 @@ import threading
 import pytest
 
 from config import Settings
-from training.runs import work
+from training.runs import close_abandoned, work, worker_name
 
 
 @pytest.fixture
@@ -29,3 +29,13 @@ def test_worker_stops_when_asked_without_a_request(store, tmp_path):
     stop = threading.Event()
     stop.set()
     assert work(store, Settings(run_dir=tmp_path), stop, poll_s=0.01) == 0
+
+
+def test_a_run_left_running_by_a_stopped_trainer_is_closed_when_a_trainer_starts(store):
+    mine = store.request_training("test", {})
+    store.claim_training(worker_name("host-a").replace(":", ":1", 1))    # a trainer of host-a that is gone
+    other = store.request_training("test", {})
+    store.claim_training("host-b:7")                                      # another host's trainer, still busy
+    assert close_abandoned(store, host="host-a") == [str(mine["run_id"])]
+    states = {str(r["run_id"]): r["state"] for r in store.training_runs()}
+    assert states == {str(mine["run_id"]): "failed", str(other["run_id"]): "running"}
