@@ -11,9 +11,11 @@ log = logging.getLogger("animerec.api")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra):
+    """An error answer: ``status``, a message, extra JSON fields; ``retry_after_s`` also sets ``Retry-After``."""
+
+    def __init__(self, status: int, message: str, retry_after_s: int | None = None, **extra):
         super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
+        self.status, self.message, self.retry_after_s, self.extra = status, message, retry_after_s, extra
 
 
 def not_found(what: str, ident) -> ApiError:
@@ -37,7 +39,11 @@ def validation_error_response(exc: ValidationError):
 def register(app) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.message, **exc.extra)
+        if exc.retry_after_s is None:
+            return error_response(exc.status, exc.message, **exc.extra)
+        response = error_response(exc.status, exc.message, retry_after_s=exc.retry_after_s, **exc.extra)
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

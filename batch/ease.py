@@ -35,4 +35,4 @@ def run(spark, store, settings) -> dict:
     out = candidates(pairs, settings.batch.candidates_per_source)
     frame = spark.createDataFrame(out, CANDIDATE_SCHEMA)
     rows = publish_frame(spark, frame, Build(store, "candidates", SOURCE), settings)
-    return {"ratings": len(pairs), "rows": rows, "version": store.current_version(f"candidates:{SOURCE}")}
+    return {"ratings": len(pairs), "rows": rows, "version": store.current_version(registry.SOURCE[SOURCE].pointer)}

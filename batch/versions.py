@@ -22,6 +22,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from config.registry import pointer
 from store.interfaces import ListStore
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class Build:
 
     @property
     def name(self) -> str:
-        return self.list_name if self.source is None else f"{self.list_name}:{self.source}"
+        return pointer(self.list_name, self.source)
 
     def begin(self) -> int:
         self.version = new_version()

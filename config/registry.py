@@ -52,6 +52,12 @@ LIST_TABLES = {"popular": Tables.POPULAR_ITEMS, "candidates": Tables.USER_CANDID
                "similar": Tables.SIMILAR_ITEMS}
 
 
+def pointer(kind: str, name: str | None = None) -> str:
+    """The ``list_versions`` pointer of a list kind (``popular``) or of one source/signal of it
+    (``candidates:als``, ``similar:cowatch``)."""
+    return kind if name is None else f"{kind}:{name}"
+
+
 # --- Similarity signals (neighbours of a title) --------------------------------------------------
 @dataclass(frozen=True)
 class Signal:
@@ -61,7 +67,7 @@ class Signal:
 
     @property
     def pointer(self) -> str:
-        return f"similar:{self.name}"
+        return pointer("similar", self.name)
 
 
 SIGNALS = (Signal("cowatch", 1.0, "itemitem"), Signal("content", 0.7, "content"))
@@ -86,9 +92,9 @@ class RecallSource:
     @property
     def pointer(self) -> str | None:
         if self.kind == "user":
-            return f"candidates:{self.name}"
+            return pointer("candidates", self.name)
         if self.kind == "popular":
-            return "popular"
+            return pointer("popular")
         return None
 
     @property

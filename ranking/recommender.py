@@ -42,10 +42,11 @@ class Recommender:
         self._checked_at = 0.0
         # (item features, scorer, version): replaced as one, so a request never mixes a model
         # with features built for another schema.
-        self._view: tuple[ItemFeatures, Scorer | None, str | None] = (
-            ItemFeatures(catalog, FeatureSchema.for_catalog(catalog)), None, None)
         if ranker is not None:
             self._use_ranker(ranker, catalog)
+        else:
+            self._view: tuple[ItemFeatures, Scorer | None, str | None] = (
+                ItemFeatures(catalog, FeatureSchema.for_catalog(catalog)), None, None)
 
     def _use_ranker(self, ranker: RankerVersion, catalog: Catalog) -> None:
         self._view = (ItemFeatures(catalog, ranker.schema), Scorer(ranker.model), ranker.version)
@@ -87,9 +88,10 @@ class Recommender:
             self._use_ranker(ranker, self.catalog)
             log.info("serving ranker version %s (%d features)", active, ranker.schema.width)
 
-    def recall(self, user_id: int, k: int) -> list[dict]:
-        candidates = recall.candidates_for_user(self.store, user_id, k)
-        return [c for c in candidates if c["anime_id"] in self.catalog]
+    def recall(self, user_id: int, k: int, catalog: Catalog | None = None) -> list[dict]:
+        """Merged candidates that are in the served catalog (or ``catalog``)."""
+        catalog = catalog or self.catalog
+        return [c for c in recall.candidates_for_user(self.store, user_id, k) if c["anime_id"] in catalog]
 
     def features(self, user_id: int, candidates: list[dict], items: ItemFeatures | None = None) -> np.ndarray:
         profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in self.store.user_ratings(user_id))
@@ -100,23 +102,24 @@ class Recommender:
             counts = {a: (r["clicks"] or 0, r["views"] or 0) for a, r in self.store.event_counts(ids).items()}
         return build_features(items or self._view[0], profile, candidates, counts)
 
+    def _scores(self, view, user_id: int, candidates: list[dict]) -> np.ndarray | None:
+        items, scorer, _ = view
+        return None if scorer is None else scorer(self.features(user_id, candidates, items))
+
     def score(self, user_id: int, candidates: list[dict]) -> np.ndarray:
         """Scores of the served model for these candidates (recall order when there is no model)."""
         self._refresh_model()
-        items, scorer, _ = self._view
-        if scorer is None:
-            return -np.arange(len(candidates), dtype=np.float32)
-        return scorer(self.features(user_id, candidates, items))
+        scores = self._scores(self._view, user_id, candidates)
+        return -np.arange(len(candidates), dtype=np.float32) if scores is None else scores
 
     def rank(self, user_id: int, k: int) -> list[dict]:
         self._refresh_model()
-        items, scorer, _ = self._view       # one consistent view for this request
-        candidates = [c for c in recall.candidates_for_user(self.store, user_id, self.CANDIDATES)
-                      if c["anime_id"] in items.catalog]
+        view = self._view       # one consistent view for this request
+        candidates = self.recall(user_id, self.CANDIDATES, view[0].catalog)
         if not candidates:
             return []
-        if scorer is None:  # no model yet: recall order
+        scores = self._scores(view, user_id, candidates)
+        if scores is None:  # no model yet: recall order
             return [{**c, "recall_score": c["score"]} for c in candidates[:k]]
-        scores = scorer(self.features(user_id, candidates, items))
         order = np.argsort(-scores, kind="stable")[:k]
         return [{**candidates[i], "score": float(scores[i]), "recall_score": candidates[i]["score"]} for i in order]

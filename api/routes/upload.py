@@ -21,7 +21,7 @@ from flask import current_app, request
 from flask_openapi3 import APIBlueprint, Tag
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.errors import error_response
+from api.errors import ApiError, error_response
 from api.models import NoQuery, UploadForm
 from api.query import invalid
 from ingest.catalog import LoadResult, load
@@ -71,10 +71,8 @@ def upload(form: UploadForm, query: NoQuery):
     except FormatError as exc:
         raise invalid("file", str(exc), dataset=form.dataset) from None
     except StoreUnavailable as exc:
-        response = error_response(503, "the store is unavailable; the upload was not (completely) loaded; "
-                                       "send it again", reason=str(exc), retry_after_s=RETRY_AFTER_S)
-        response.headers["Retry-After"] = str(RETRY_AFTER_S)
-        return response
+        raise ApiError(503, "the store is unavailable; the upload was not (completely) loaded; send it again",
+                       retry_after_s=RETRY_AFTER_S, reason=str(exc)) from exc
     finally:
         file.close()
     if form.dataset == "anime" and not form.dry_run and result.rows_loaded:

@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from config.registry import LIST_TABLES
+from config.registry import LIST_TABLES, pointer
 from store.interfaces import (ANIME_COLUMNS, LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS, Store, from_ms, now_utc,
                               run_uuid, timeuuid_key, to_ms, utc)
 
@@ -115,9 +115,9 @@ class MemoryStore(Store):
             starts, ends = _runs(users)
             for user, s, e in zip(users[starts].tolist(), starts.tolist(), ends.tolist()):
                 store._ratings[user] = dict(zip(anime[s:e], scores[s:e]))
-        store._pointers = {"popular": v}
-        store._pointers.update({f"candidates:{s}": v for s in candidates["source"].unique()})
-        store._pointers.update({f"similar:{s}": v for s in similar["signal"].unique()})
+        store._pointers = {pointer("popular"): v}
+        store._pointers.update({pointer("candidates", s): v for s in candidates["source"].unique()})
+        store._pointers.update({pointer("similar", s): v for s in similar["signal"].unique()})
         return store
 
     # --- Store ------------------------------------------------------------------------------
