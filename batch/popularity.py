@@ -1,7 +1,7 @@
 """Popularity job: ``popular_items`` (segment ``all`` and ``genre:<Genre>``), a new version each run.
 
-Spark scans the ratings and the streamed event windows and reduces them to one row per
-title; scoring and ranking (:mod:`recall.popularity`) run on those catalog-sized frames.
+Spark scans the ratings and the streaming job's title features (events in the last 24 h, as of
+each title's latest event) and reduces them to one row per title; scoring and ranking (:mod:`recall.popularity`) run on those catalog-sized frames.
 """
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ from config.registry import Tables
 
 
 def title_aggregates(ratings, windows, now_s: float, half_life_hours: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-title ``watches`` and recency-weighted ``recent`` event counts, as pandas frames."""
+    """Per-title ``watches`` and recency-weighted ``recent`` event counts, as pandas frames.
+
+    ``windows``: ``anime_id, window_start, clicks, views`` -- events counted up to ``window_start``.
+    """
     @pandas_udf("double")
     def weight(window_start: pd.Series) -> pd.Series:
         age = now_s - window_start.astype("int64").to_numpy() / 1e9
@@ -35,8 +38,9 @@ def title_aggregates(ratings, windows, now_s: float, half_life_hours: float) -> 
 def run(spark, store, settings) -> dict:
     opts = settings.batch
     ratings = read_table(spark, Tables.RATINGS_BY_USER, settings).select("anime_id")
-    windows = read_table(spark, Tables.ANIME_EVENT_WINDOWS, settings).select(
-        "anime_id", "window_start", "clicks", "views")
+    windows = read_table(spark, Tables.TITLE_FEATURES, settings).select(
+        "anime_id", F.col("window_at_24h").alias("window_start"), F.col("clicks_24h").alias("clicks"),
+        F.col("views_24h").alias("views")).where(F.col("window_start").isNotNull())
     catalog = read_table(spark, Tables.ANIME, settings).select("anime_id", "genres").toPandas()
     watches, recent = title_aggregates(ratings, windows, time.time(), opts.popular_half_life_hours)
     scores = score_titles(watches, recent, opts.popular_trend_weight)

@@ -37,14 +37,36 @@ class Tables:
     ANIME_RATING_STATS = "anime_rating_stats"
     EVENTS = "events"
     USER_EVENTS = "user_events"
-    ANIME_EVENT_COUNTS = "anime_event_counts"
-    ANIME_EVENT_WINDOWS = "anime_event_windows"
+    TITLE_FEATURES = "title_features"
+    USER_FEATURES = "user_features"
     LIST_VERSIONS = "list_versions"
     POPULAR_ITEMS = "popular_items"
     USER_CANDIDATES = "user_candidates"
     SIMILAR_ITEMS = "similar_items"
     LOAD_RUNS = "load_runs"
     TRAINING_RUNS = "training_runs"
+
+
+# --- Real-time features (computed by the streaming job, read by ranking) -------------------------
+@dataclass(frozen=True)
+class Window:
+    name: str          # column suffix: clicks_1h, views_1h
+    minutes: int
+
+
+TITLE_WINDOWS = (Window("1h", 60), Window("24h", 24 * 60))
+SESSION_WINDOW = Window("30m", 30)
+# CTR prior: (clicks + CTR_PRIOR_CLICKS) / (views + CTR_PRIOR_VIEWS), so a title seen once is not 100 %.
+CTR_PRIOR_CLICKS, CTR_PRIOR_VIEWS = 1.0, 10.0
+# A user's genre affinity decays with this half-life. It is kept as a forward-decayed sum
+# sum(2 ** ((t_event - DECAY_ANCHOR_MS) / half-life)); a reader multiplies by 2 ** ((anchor - now) / half-life).
+GENRE_HALF_LIFE_DAYS = 7.0
+DECAY_ANCHOR_MS = 1_704_067_200_000  # 2024-01-01T00:00Z; the sums stay finite for ~13 years after it
+# Per title: clicks, views (all time), ctr, clicks_<w>/views_<w> for each window, trending (1h vs 24h rate).
+TITLE_FEATURE_NAMES = ("clicks", "views", "ctr", *(f"{k}_{w.name}" for w in TITLE_WINDOWS for k in ("clicks", "views")),
+                       "trending")
+# Per user: events, clicks (all time), events in the session window, last event time, decayed genre affinity.
+USER_FEATURE_NAMES = ("events", "clicks", f"events_{SESSION_WINDOW.name}", "last_event_at", "genre_affinity")
 
 
 # Versioned list kinds -> the table that holds their rows.

@@ -74,6 +74,12 @@ class FlinkSettings(Section):
                             description="host:port of a Flink cluster; empty = a local PyFlink cluster")
     parallelism: int = Field(1, ge=1)
     checkpoint_interval_ms: int = Field(5_000, ge=100)
+    minibatch_ms: int = Field(200, ge=0, description="aggregates emit at most this often (0 = every event)")
+    sink_flush_ms: int = Field(100, ge=10, description="Cassandra sinks flush their batches this often")
+    sink_batch_rows: int = Field(100, ge=1, description="rows per UNLOGGED batch a sink sends")
+    sink_in_flight: int = Field(16, ge=1, description="batches a sink has in flight at once")
+    dedup_hours: int = Field(24, ge=1, description="an event_id seen again within this many hours is dropped")
+    watermark_delay_ms: int = Field(1_000, ge=0, description="event-time windows wait this long for late events")
 
 
 class SparkSettings(Section):

@@ -5,6 +5,8 @@
     python -m ingest load --ratings --force     # load again even if this exact file was loaded
     python -m ingest load --dry-run --anime X   # parse and validate only; no Cassandra needed
     python -m ingest load status                # the load manifest: what was loaded, when, complete or not
+    python -m ingest replay [--ratings PATH] [--rate N] [--users N] [--target kafka|api]
+                                                # the ratings as a timestamped event stream (ingest/replay.py)
 
 Exit status: 0 when every file was usable (some rejected rows are not an error: they are
 listed), 2 when a file is missing or not of its format, 1 when Cassandra fails.
@@ -14,9 +16,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from config import Settings, load_settings
+from ingest.frames import read_anime, read_ratings
+from ingest.poster import ApiPoster
+from ingest.producer import BulkProducer
+from ingest.replay import Clock, as_events, genre_lookup, publish, replay_events
 
 EXIT_OK, EXIT_STORE, EXIT_UNUSABLE = 0, 1, 2
 
@@ -165,6 +174,35 @@ def cmd_status(args) -> int:
     return EXIT_OK
 
 
+def cmd_replay(args) -> int:
+    settings = load_settings()
+    ratings = read_ratings(args.ratings or settings.ratings_csv)
+    if args.users:
+        ratings = ratings[ratings["user_id"].isin(sorted(ratings["user_id"].unique())[:args.users])]
+    start_ms = args.start_ms if args.start_ms is not None else int(time.time() * 1000)
+    events = replay_events(ratings, Clock(seed=args.seed, start_ms=start_ms))
+    if args.limit:
+        events = events.head(args.limit)
+    genres = genre_lookup(read_anime(args.anime or settings.anime_csv))
+    stream = as_events(events, genres)
+    started = time.perf_counter()
+    with tqdm(total=len(events), unit="ev", disable=args.no_progress, desc=f"replay -> {args.target}") as bar:
+        if args.target == "kafka":
+            producer = BulkProducer(settings)
+            sent = publish(stream, producer.send, args.rate, bar)
+            producer.close()
+        else:
+            url = args.api_url or f"http://{settings.api.host}:{settings.api.port}"
+            with ApiPoster(url, args.workers) as poster:
+                sent = publish(stream, poster.send, args.rate, bar)
+            if poster.failures:
+                print(f"error: {poster.failures} of {sent} events were refused by the API", file=sys.stderr)
+                return EXIT_STORE
+    seconds = time.perf_counter() - started
+    print(f"replayed {sent:,} events in {seconds:.1f} s ({sent / max(seconds, 1e-9):,.0f}/s) to {args.target}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ingest", description="Load the anime datasets into Cassandra.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -189,7 +227,25 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--keyspace")
     s.add_argument("--limit", type=int, default=5)
 
+    r = sub.add_parser("replay", help="publish a ratings file as a timestamped stream of views, clicks, ratings",
+                       description="Turn a ratings file into views, clicks and ratings on a seeded synthetic clock "
+                                   "(ingest/replay.py) and publish them to Kafka, or POST them to the API.")
+    r.add_argument("--ratings", type=Path, default=None, help="ratings CSV (default: the configured one)")
+    r.add_argument("--anime", type=Path, default=None, help="catalog CSV, for the events' genres (default: configured)")
+    r.add_argument("--rate", type=float, default=None, help="events per second (default: as fast as possible)")
+    r.add_argument("--users", type=int, default=None, help="replay only the first N users")
+    r.add_argument("--limit", type=int, default=None, help="stop after N events")
+    r.add_argument("--seed", type=int, default=7, help="seed of the synthetic clock (default 7)")
+    r.add_argument("--start-ms", type=int, default=None,
+                   help="epoch ms where the synthetic clock starts (default: now)")
+    r.add_argument("--target", choices=("kafka", "api"), default="kafka")
+    r.add_argument("--api-url", default=None, help="with --target api (default: the configured API)")
+    r.add_argument("--workers", type=int, default=16, help="with --target api: concurrent requests")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     args = parser.parse_args(argv)
+    if args.command == "replay":
+        return cmd_replay(args)
     if args.command == "status" or getattr(args, "action", None) == "status":
         return cmd_status(args)
     if args.batch_rows < 1:

@@ -1,6 +1,7 @@
 """The event schema: what producers post and what travels on the Kafka topics."""
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import datetime, timezone
@@ -47,15 +48,21 @@ class Event(BaseModel):
     anime_id: int
     timestamp: int  # epoch milliseconds, event time
     rating: int | None = None
+    # The title's genres, added by whoever publishes the event (the API from its cached catalog, the
+    # replay from the catalog file), so the streaming job updates genre affinity without a lookup.
+    genres: list[str] = []
 
     @classmethod
-    def from_request(cls, kind: EventKind, body: EventIn, rating: int | None = None) -> "Event":
+    def from_request(cls, kind: EventKind, body: EventIn, rating: int | None = None,
+                     genres: list[str] | None = None) -> "Event":
         ts = now_ms() if body.timestamp is None else _to_ms(body.timestamp)
         return cls(event_id=body.event_id or uuid.uuid4().hex, kind=kind, user_id=body.user_id,
-                   anime_id=body.anime_id, timestamp=ts, rating=rating)
+                   anime_id=body.anime_id, timestamp=ts, rating=rating, genres=genres or [])
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
+        return json.dumps({"event_id": self.event_id, "kind": self.kind, "user_id": self.user_id,
+                           "anime_id": self.anime_id, "timestamp": self.timestamp, "rating": self.rating,
+                           "genres": self.genres}, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes | str) -> "Event":

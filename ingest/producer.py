@@ -52,3 +52,33 @@ class EventProducer:
             if self._producer is not None:
                 self._producer.close(timeout=5)
                 self._producer = None
+
+
+class BulkProducer:
+    """Publishes a stream of events as fast as Kafka takes them (the replay): batched sends, acks=all,
+    keyed by user_id; :meth:`flush` returns once every event sent so far is acknowledged."""
+
+    def __init__(self, settings: Settings):
+        try:
+            self._producer = KafkaProducer(
+                bootstrap_servers=settings.kafka.bootstrap_servers, client_id="animerec-replay",
+                acks="all", retries=5, linger_ms=50, batch_size=1024 * 1024, buffer_memory=256 * 1024 * 1024,
+                enable_idempotence=True,  # retries keep each partition's order with several requests in flight
+                key_serializer=lambda k: str(k).encode())
+        except (KafkaError, OSError) as exc:
+            raise EventBusUnavailable(f"Kafka is unreachable: {exc}") from exc
+        self._failed: list[Exception] = []
+
+    def send(self, event: Event) -> None:
+        future = self._producer.send(registry.TOPIC_OF_KIND[event.kind].name, key=event.user_id,
+                                     value=event.to_bytes())
+        future.add_errback(self._failed.append)
+
+    def flush(self) -> None:
+        self._producer.flush()
+        if self._failed:
+            raise EventBusUnavailable(f"{len(self._failed)} events were not acknowledged: {self._failed[0]}")
+
+    def close(self) -> None:
+        self.flush()
+        self._producer.close(timeout=10)

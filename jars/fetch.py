@@ -1,9 +1,10 @@
 """Fetch the service jars from Maven Central, once, checksum-verified.
 
-Each folder under ``jars/`` holds a packaging=pom ``pom.xml`` naming one service's
-artifacts at pinned versions. Maven resolves them (``--strict-checksums`` fails on a
-checksum mismatch) into ``<cache_dir>/lib/<name>``; a stamp of the pom's hash makes later
-runs a no-op until the pom changes.
+Each folder under ``jars/`` holds a ``pom.xml`` naming one service's artifacts at pinned
+versions. Maven resolves them (``--strict-checksums`` fails on a checksum mismatch) into
+``<cache_dir>/lib/<name>``; a folder with Java sources of ours (``src/``, only ``flink`` has
+one: the batched Cassandra sink of the streaming job) is built with ``mvn package`` and its jar
+joins them. A stamp of the pom's and sources' hash makes later runs a no-op until they change.
 """
 from __future__ import annotations
 
@@ -18,8 +19,15 @@ JARS_DIR = Path(__file__).resolve().parent
 COMPONENTS = tuple(sorted(p.name for p in JARS_DIR.iterdir() if (p / "pom.xml").exists()))
 
 
+def _sources(component: str) -> list[Path]:
+    return sorted((JARS_DIR / component / "src").rglob("*.java"))
+
+
 def _pom_hash(component: str) -> str:
-    return hashlib.sha256((JARS_DIR / component / "pom.xml").read_bytes()).hexdigest()
+    digest = hashlib.sha256((JARS_DIR / component / "pom.xml").read_bytes())
+    for source in _sources(component):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
 
 
 def lib_path(settings: Settings, component: str) -> Path:
@@ -38,11 +46,14 @@ def fetch(settings: Settings, component: str) -> Path:
         return target
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
+    goals = ["package", "-DskipTests"] if _sources(component) else []
     subprocess.run(
-        ["mvn", "-B", "-q", "--strict-checksums", "-f", str(JARS_DIR / component / "pom.xml"),
+        ["mvn", "-B", "-q", "--strict-checksums", "-f", str(JARS_DIR / component / "pom.xml"), *goals,
          "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
         check=True,
     )
+    for built in (JARS_DIR / component / "target").glob("*.jar") if goals else ():
+        shutil.copy2(built, staging / built.name)
     (staging / ".pom-sha256").write_text(_pom_hash(component))
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)

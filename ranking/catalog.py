@@ -38,6 +38,11 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.frame)
 
+    def genres_of(self, anime_id: int) -> list[str]:
+        """The title's genres; [] for a title the catalog does not have."""
+        row = self.position.get(anime_id)
+        return [] if row is None else list(self.frame["genres"].iat[row])
+
     def rows_of(self, anime_ids) -> np.ndarray:
         return np.fromiter((self.position[a] for a in anime_ids), dtype=np.int64, count=len(anime_ids))
 

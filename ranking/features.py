@@ -13,11 +13,12 @@ import numpy as np
 
 from config import registry
 from ranking.catalog import TYPES, Catalog
+from ranking.realtime import VECTOR, title_vector
 
 ITEM_SCALARS = ("item_members", "item_rating", "item_has_rating", "item_episodes")
 USER_SCALARS = ("user_titles", "user_mean_score", "user_score_spread", "user_unscored_share")
 CROSSES = ("cross_genre_match", "cross_episode_gap")
-REALTIME = ("rt_clicks", "rt_views", "rt_ctr")
+REALTIME = tuple(f"rt_{name}" for name in VECTOR)
 EPISODES_COLUMN = ITEM_SCALARS.index("item_episodes")
 
 
@@ -84,7 +85,8 @@ class ItemFeatures:
         fill = float(np.nanmean(rating)) if has_rating.any() else 0.0
         rating = np.where(has_rating, rating, fill) / 10.0
         episodes = np.log1p(f["episodes"].fillna(12).to_numpy(dtype=np.float32)) / 7.0
-        types = np.stack([(f["type"] == t).to_numpy() for t in self.schema.types], axis=1).astype(np.float32)
+        types = np.array([(f["type"] == t).to_numpy() for t in self.schema.types], dtype=np.float32).T.reshape(
+            len(f), len(self.schema.types))
         scalars = np.stack([members, rating, has_rating.astype(np.float32), episodes], axis=1)
         self.genres = self.schema.genre_matrix(self.catalog)
         self.matrix = np.concatenate([scalars, types, self.genres], axis=1).astype(np.float32)
@@ -138,9 +140,21 @@ def recall_signals(candidates: list[dict], sources: tuple[str, ...]) -> np.ndarr
                           axis=1).astype(np.float32)
 
 
+def realtime_block(vectors: dict[int, tuple[float, ...]], ids) -> np.ndarray:
+    """The :data:`REALTIME` columns: log-scaled counts, CTR, log trending (a title without events: its defaults)."""
+    default = title_vector(None, 0)
+    raw = np.array([vectors.get(int(a), default) for a in ids], dtype=np.float32).reshape(-1, len(VECTOR))
+    counts = [VECTOR.index(c) for c in ("clicks", "views", "clicks_24h", "views_24h")]
+    out = raw.copy()
+    out[:, counts] = np.log1p(raw[:, counts]) / 10.0
+    out[:, VECTOR.index("trending")] = np.log(raw[:, VECTOR.index("trending")])
+    return out
+
+
 def build_features(items: ItemFeatures, profile: UserProfile, candidates: list[dict],
-                   counts: dict[int, tuple[int, int]]) -> np.ndarray:
-    """(n_candidates, schema.width): item features, user scale, user x item crosses, recall signals, real-time counts."""
+                   vectors: dict[int, tuple[float, ...]]) -> np.ndarray:
+    """(n_candidates, schema.width): item features, user scale, user x item crosses, recall signals, real-time
+    title features (``vectors``: anime_id -> :func:`ranking.realtime.title_vector`)."""
     ids = [c["anime_id"] for c in candidates]
     rows = items.catalog.rows_of(ids)
     item = items.matrix[rows]
@@ -149,9 +163,7 @@ def build_features(items: ItemFeatures, profile: UserProfile, candidates: list[d
     genre_match = (genres @ affinity) / np.maximum(genres.sum(axis=1), 1.0)
     episode_gap = (np.abs(item[:, EPISODES_COLUMN] - user_episodes) if user_episodes >= 0
                    else np.full(len(rows), 0.5, dtype=np.float32))
-    clicks_views = np.array([counts.get(int(a), (0, 0)) for a in ids], dtype=np.float32).reshape(-1, 2)
-    realtime = np.concatenate([np.log1p(clicks_views) / 10.0,
-                               (clicks_views[:, :1] / np.maximum(clicks_views[:, 1:], 1.0)).clip(0, 1)], axis=1)
+    realtime = realtime_block(vectors, ids)
     return np.concatenate([item, np.broadcast_to(user_scalars, (len(rows), len(USER_SCALARS))),
                            np.stack([genre_match, episode_gap], axis=1),
                            recall_signals(candidates, items.schema.sources), realtime], axis=1).astype(np.float32)

@@ -17,7 +17,7 @@ import recall
 from ranking.catalog import Catalog
 from ranking.features import FeatureSchema, ItemFeatures, UserProfile, build_features
 from ranking.model import Scorer
-from ranking.realtime import RealtimeCounts
+from ranking.realtime import RealtimeCounts, title_vector
 from ranking.registry import ModelRegistry, RankerVersion
 
 log = logging.getLogger("animerec.ranking")
@@ -50,6 +50,12 @@ class Recommender:
 
     def _use_ranker(self, ranker: RankerVersion, catalog: Catalog) -> None:
         self._view = (ItemFeatures(catalog, ranker.schema), Scorer(ranker.model), ranker.version)
+
+    def use_schema(self, schema: FeatureSchema) -> None:
+        """Build features with ``schema`` (training narrows the vocabularies to what its data has)."""
+        with self._lock:
+            items, scorer, version = self._view
+            self._view = (ItemFeatures(items.catalog, schema), scorer, version)
 
     def use_catalog(self, catalog: Catalog) -> None:
         """Serve a new catalog; the loaded model stays. Catalog and item features swap as one."""
@@ -97,10 +103,11 @@ class Recommender:
         profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in self.store.user_ratings(user_id))
         ids = [c["anime_id"] for c in candidates]
         if self.realtime is not None:
-            counts = self.realtime.counts(ids)
+            vectors = self.realtime.vectors(ids)
         else:
-            counts = {a: (r["clicks"] or 0, r["views"] or 0) for a, r in self.store.event_counts(ids).items()}
-        return build_features(items or self._view[0], profile, candidates, counts)
+            now_ms = int(time.time() * 1000)
+            vectors = {a: title_vector(r, now_ms) for a, r in self.store.title_features(ids).items()}
+        return build_features(items or self._view[0], profile, candidates, vectors)
 
     def _scores(self, view, user_id: int, candidates: list[dict]) -> np.ndarray | None:
         items, scorer, _ = view

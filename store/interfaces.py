@@ -165,29 +165,41 @@ class EventStore(ABC):
 
 
 class FeatureStore(ABC):
-    """Real-time features the streaming job writes: click and view counts per title, in total and per
-    event-time window (``anime_event_counts``, ``anime_event_windows``). Counts are absolute values from
-    the job's state, so a replayed write overwrites with the same value."""
+    """Real-time features the streaming job writes (``title_features``, ``user_features``; names in
+    :mod:`config.registry`). Values are absolute, from the job's state, so a replayed write overwrites
+    with the same value. The job writes through its own sink; the writers here serve tests and tools."""
+
+    TITLE_COLUMNS = ("clicks", "views", "ctr", "last_event_at", "clicks_1h", "views_1h", "window_at_1h",
+                     "clicks_24h", "views_24h", "window_at_24h")
+    USER_COLUMNS = ("events", "clicks", "last_event_at", "genre_affinity", "events_30m", "session_at")
+
+    @classmethod
+    def _checked(cls, fields: Mapping, allowed: tuple[str, ...]) -> dict:
+        unknown = set(fields) - set(allowed)
+        if unknown:
+            raise ValueError(f"unknown feature columns: {sorted(unknown)}")
+        return dict(fields)
 
     @abstractmethod
-    def set_event_counts(self, anime_id: int, clicks: int, views: int) -> None:
-        """Overwrite a title's running totals."""
+    def write_title_features(self, anime_id: int, fields: Mapping) -> None:
+        """Overwrite the given columns of a title's features (timestamps as epoch ms)."""
 
     @abstractmethod
-    def set_window_counts(self, anime_id: int, window_start_ms: int, clicks: int, views: int) -> None:
-        """Overwrite a title's counts in the window starting at ``window_start_ms``."""
+    def write_user_features(self, user_id: int, fields: Mapping) -> None:
+        """Overwrite the given columns of a user's features (timestamps as epoch ms)."""
 
     @abstractmethod
-    def event_counts(self, anime_ids: Sequence[int]) -> dict[int, dict]:
-        """anime_id -> ``{anime_id, clicks, views}`` for those of ``anime_ids`` that have counts."""
+    def title_features(self, anime_ids: Sequence[int]) -> dict[int, dict]:
+        """anime_id -> ``{anime_id, <TITLE_COLUMNS>}`` (timestamps as epoch ms, absent = None) for those
+        of ``anime_ids`` that have features."""
 
     @abstractmethod
-    def all_event_counts(self) -> dict[int, tuple[int, int]]:
-        """Every title with counts -> ``(clicks, views)``."""
+    def all_title_features(self) -> dict[int, dict]:
+        """Every title with features, as :meth:`title_features` gives them."""
 
     @abstractmethod
-    def window_counts(self, anime_id: int, limit: int | None = None) -> list[dict]:
-        """``{window_start_ms, clicks, views}`` of one title's windows, newest first, at most ``limit``."""
+    def user_features(self, user_id: int) -> dict | None:
+        """``{user_id, <USER_COLUMNS>}`` (timestamps as epoch ms, ``genre_affinity`` a dict), or None."""
 
 
 class ListStore(ABC):

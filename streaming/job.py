@@ -1,9 +1,15 @@
-"""The streaming job: Kafka clicks/views/ratings -> Flink -> Cassandra.
+"""The streaming job: Kafka clicks/views/ratings -> Flink SQL -> Cassandra.
 
-Every event is written once per event_id (an idempotent upsert), and each title's running
-click/view counts live in Flink keyed state and are written as absolute values. With
-checkpoints restored on restart, a replayed event recomputes the same counts, so what lands
-in Cassandra is the same as if each event had been processed exactly once.
+Everything per event runs in Flink's JVM: the Kafka source parses JSON, a keep-first
+deduplication on ``event_id`` drops repeats (a producer retry, a replay within
+``flink.dedup_hours``), and SQL aggregates compute the real-time features named in
+:mod:`config.registry`. Results leave through ``animerec.flink.UpsertSink`` (jars/flink/src),
+which coalesces rows by key and writes UNLOGGED batches asynchronously, flushing before every
+checkpoint. With checkpoints restored on restart, Kafka offsets and the aggregates' state
+rewind together, and every write is an upsert of an absolute value keyed by event or entity:
+what lands in Cassandra is what one pass over each event would have written.
+
+Python builds the plan and watches the job; no event passes through a Python worker.
 """
 from __future__ import annotations
 
@@ -12,20 +18,21 @@ import sys
 import time
 from pathlib import Path
 
-from pyflink.common import Configuration, Types, WatermarkStrategy
-from pyflink.common.serialization import SimpleStringSchema
+from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
-from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
-from pyflink.datastream.functions import SinkFunction
 from pyflink.java_gateway import get_gateway
+from pyflink.table import StreamTableEnvironment
 
 from config import Settings, registry
+from config.registry import CTR_PRIOR_CLICKS, CTR_PRIOR_VIEWS, SESSION_WINDOW, TITLE_WINDOWS
 from jars import fetch
-from streaming.operators import ParseEvent, WriteFeatures
+from store import open_store
+from store.cassandra.sinks import SINKS, sink_cql
 from streaming.status import status_file, write_status
 
 log = logging.getLogger("animerec.streaming")
 JOB_NAME = "animerec-features"
+CONSUMER_GROUP = "animerec-streaming"
 
 
 def checkpoint_dir(settings: Settings) -> Path:
@@ -47,18 +54,12 @@ def _configuration(settings: Settings) -> Configuration:
     config.set_string("state.checkpoints.num-retained", "2")
     config.set_string("state.backend.type", "hashmap")
     config.set_string("state.checkpoints.dir", checkpoint_dir(settings).as_uri())
-    # Small Python bundles: an event reaches Cassandra in well under a second.
-    config.set_string("python.fn-execution.bundle.time", "50")
-    config.set_string("python.fn-execution.bundle.size", "100")
     config.set_string("python.client.executable", sys.executable)
-    if settings.flink.jobmanager:  # a Flink cluster: its task managers run their own python3
+    if settings.flink.jobmanager:  # a Flink cluster
         host, port = settings.flink.jobmanager.rsplit(":", 1)
         config.set_string("execution.target", "remote")
         config.set_string("rest.address", host)
         config.set_string("rest.port", port)
-        config.set_string("python.executable", "python3")
-    else:
-        config.set_string("python.executable", sys.executable)
     config.set_string("taskmanager.memory.process.size", "1g")
     config.set_string("restart-strategy.type", "fixed-delay")
     config.set_string("restart-strategy.fixed-delay.attempts", "1000000")
@@ -71,41 +72,125 @@ def _configuration(settings: Settings) -> Configuration:
     return config
 
 
-def _committed_or_earliest():
-    """Start from the group's committed offsets, else the beginning.
+def _table_config(t_env, settings: Settings) -> None:
+    config = t_env.get_config()
+    # State expires after dedup_hours unless a query's STATE_TTL hint keeps it longer (all-time totals).
+    config.set("table.exec.state.ttl", f"{settings.flink.dedup_hours} h")
+    config.set("table.exec.source.idle-timeout", "2 s")  # an idle topic must not hold the watermark back
+    if settings.flink.minibatch_ms:
+        config.set("table.exec.mini-batch.enabled", "true")
+        config.set("table.exec.mini-batch.allow-latency", f"{settings.flink.minibatch_ms} ms")
+        config.set("table.exec.mini-batch.size", "5000")
 
-    PyFlink's own helper names the *shaded* Kafka classes of flink-sql-connector-kafka;
-    we ship the plain connector and kafka-clients, so build the initializer directly.
-    """
+
+# -- the plan ---------------------------------------------------------------------------------------
+KEEP = "/*+ STATE_TTL('e'='36500 d') */"  # all-time aggregates never expire
+
+
+def source_ddl(settings: Settings) -> str:
+    topics = ";".join(t.name for t in registry.TOPICS)
+    return f"""
+    CREATE TEMPORARY TABLE kafka_events (
+        event_id STRING, kind STRING, user_id INT, anime_id INT, `timestamp` BIGINT, rating INT,
+        genres ARRAY<STRING>,
+        ts AS TO_TIMESTAMP_LTZ(`timestamp`, 3),
+        pt AS PROCTIME(),
+        WATERMARK FOR ts AS ts - INTERVAL '{settings.flink.watermark_delay_ms / 1000:.3f}' SECOND
+    ) WITH (
+        'connector' = 'kafka', 'topic' = '{topics}',
+        'properties.bootstrap.servers' = '{settings.kafka.bootstrap_servers}',
+        'properties.group.id' = '{CONSUMER_GROUP}',
+        'properties.auto.offset.reset' = 'earliest',
+        'properties.partition.discovery.interval.ms' = '30000',
+        'scan.startup.mode' = 'group-offsets',
+        'format' = 'json', 'json.ignore-parse-errors' = 'true', 'json.fail-on-missing-field' = 'false'
+    )"""
+
+
+def _interval(minutes: int) -> str:
+    return f"INTERVAL '{minutes // 60}' HOUR" if minutes % 60 == 0 else f"INTERVAL '{minutes}' MINUTE"
+
+
+# Each query names the sink (store/cassandra/sinks.py) it feeds and produces exactly its columns.
+def queries(genres: list[str]) -> dict[str, str]:
+    click = "CASE WHEN kind = 'click' THEN 1 ELSE 0 END"
+    view = "CASE WHEN kind = 'view' THEN 1 ELSE 0 END"
+    decayed = (f"POWER(2.0, (CAST(ts_ms AS DOUBLE) - {registry.DECAY_ANCHOR_MS}) / "
+               f"{registry.GENRE_HALF_LIFE_DAYS * 86_400_000})")
+    affinity = ("MAP[" + ", ".join(f"'{g}', SUM(CASE WHEN ARRAY_CONTAINS(genres, '{g}') THEN {decayed} ELSE 0.0 END)"
+                                   for g in genres) + "]") if genres else "CAST(NULL AS MAP<STRING, DOUBLE>)"
+    out = {
+        "events": "SELECT event_id, kind, user_id, anime_id, rating, ts, pt AS written_at FROM e",
+        "user_events": "SELECT user_id, ts, event_id, kind, anime_id FROM e",
+        "rating_upserts": "SELECT user_id, anime_id, rating, ts AS updated_at, ts_ms * 1000 AS write_us FROM e "
+                          "WHERE kind = 'rating' AND rating IS NOT NULL",
+        "rating_deletes": "SELECT ts_ms * 1000 AS write_us, user_id, anime_id FROM e "
+                          "WHERE kind = 'rating' AND rating IS NULL",
+        "title_totals": f"""SELECT {KEEP} anime_id, CAST(SUM({click}) AS BIGINT) AS clicks,
+                CAST(SUM({view}) AS BIGINT) AS `views`,
+                CAST((SUM({click}) + {CTR_PRIOR_CLICKS}) / (SUM({view}) + {CTR_PRIOR_VIEWS}) AS DOUBLE) AS ctr,
+                MAX(ts) AS last_event_at
+            FROM e WHERE kind <> 'rating' GROUP BY anime_id""",
+        "user_totals": f"""SELECT {KEEP} user_id, CAST(COUNT(*) AS BIGINT) AS events,
+                CAST(SUM({click}) AS BIGINT) AS clicks, MAX(ts) AS last_event_at, {affinity} AS genre_affinity
+            FROM e GROUP BY user_id""",
+        "user_session": f"""SELECT user_id,
+                CAST(COUNT(*) OVER w AS BIGINT) AS events_{SESSION_WINDOW.name}, ts AS session_at
+            FROM e WINDOW w AS (PARTITION BY user_id ORDER BY ts
+                                RANGE BETWEEN {_interval(SESSION_WINDOW.minutes)} PRECEDING AND CURRENT ROW)""",
+    }
+    for w in TITLE_WINDOWS:
+        out[f"title_window_{w.name}"] = f"""SELECT anime_id,
+                CAST(SUM({click}) OVER w AS BIGINT) AS clicks_{w.name},
+                CAST(SUM({view}) OVER w AS BIGINT) AS views_{w.name}, ts AS window_at_{w.name}
+            FROM e WHERE kind <> 'rating'
+            WINDOW w AS (PARTITION BY anime_id ORDER BY ts
+                         RANGE BETWEEN {_interval(w.minutes)} PRECEDING AND CURRENT ROW)"""
+    return out
+
+
+def _sink(settings: Settings, name: str):
+    spec = SINKS[name]
     jvm = get_gateway().jvm
-    reset = jvm.org.apache.kafka.clients.consumer.OffsetResetStrategy.EARLIEST
-    initializer = jvm.org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer
-    return KafkaOffsetsInitializer(initializer.committedOffsets(reset))
+    keys = get_gateway().new_array(jvm.int, len(spec.key))
+    for i, field in enumerate(spec.key_fields()):
+        keys[i] = field
+    host_list = ",".join(settings.cassandra.contact_points)
+    return jvm.animerec.flink.UpsertSink(host_list, settings.cassandra.port, sink_cql(name, settings.cassandra.keyspace),
+                                         None, keys, spec.partition, settings.flink.sink_batch_rows,
+                                         settings.flink.sink_in_flight, settings.flink.sink_flush_ms)
 
 
-def build(env, settings: Settings) -> None:
-    """Add the job's topology to ``env``."""
-    source = (KafkaSource.builder()
-              .set_bootstrap_servers(settings.kafka.bootstrap_servers)
-              .set_topics(*(t.name for t in registry.TOPICS))
-              .set_group_id("animerec-streaming")
-              .set_starting_offsets(_committed_or_earliest())
-              .set_value_only_deserializer(SimpleStringSchema())
-              .set_property("partition.discovery.interval.ms", "30000")
-              .build())
-    raw = env.from_source(source, WatermarkStrategy.no_watermarks(), "kafka-events").uid("kafka-events")
-    events = raw.flat_map(ParseEvent(), output_type=Types.PICKLED_BYTE_ARRAY()).uid("parse-events")
-    written = (events.key_by(lambda e: e["anime_id"], key_type=Types.INT())
-               .process(WriteFeatures(settings), output_type=Types.INT()).uid("write-features"))
-    discard = get_gateway().jvm.org.apache.flink.streaming.api.functions.sink.DiscardingSink()
-    written.add_sink(SinkFunction(discard)).name("done")
+def build(env, t_env, settings: Settings, genres: list[str]) -> None:
+    """Add the job's topology to ``env``: source, dedup, one SQL query and one sink per feature table."""
+    _table_config(t_env, settings)
+    t_env.execute_sql(source_ddl(settings))
+    t_env.execute_sql("""
+        CREATE TEMPORARY VIEW e AS
+        SELECT event_id, kind, user_id, anime_id, `timestamp` AS ts_ms, rating, genres, ts, pt FROM (
+            SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY pt) AS rn FROM kafka_events)
+        WHERE rn = 1""")
+    for name, sql in queries(genres).items():
+        table = t_env.sql_query(sql)
+        if table.get_schema().get_field_names() != list(SINKS[name].columns):
+            raise ValueError(f"query {name} produces {table.get_schema().get_field_names()}, "
+                             f"sink expects {list(SINKS[name].columns)}")
+        stream = t_env.to_changelog_stream(table)
+        stream._j_data_stream.addSink(_sink(settings, name)).name(f"cassandra:{name}").uid(f"sink-{name}")
+
+
+def catalog_genres(settings: Settings) -> list[str]:
+    """The genre vocabulary of the catalog in Cassandra (a new genre is tracked after the job restarts)."""
+    with open_store(settings, retries=30) as store:
+        return sorted({g for row in store.all_anime() for g in (row.get("genres") or [])})
 
 
 def run(settings: Settings) -> None:
     status_file(settings).parent.mkdir(parents=True, exist_ok=True)
     env = StreamExecutionEnvironment.get_execution_environment(_configuration(settings))
     env.set_parallelism(settings.flink.parallelism)
-    build(env, settings)
+    t_env = StreamTableEnvironment.create(env)
+    build(env, t_env, settings, catalog_genres(settings))
     client = env.execute_async(JOB_NAME)
     log.info("submitted job %s", client.get_job_id())
     while True:

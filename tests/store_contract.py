@@ -160,33 +160,34 @@ class StoreContract:
         assert [e["event_id"] for e in store.recent_events(42)] == ["a", "b", "c"]
 
     # --- FeatureStore -------------------------------------------------------------------------
-    def test_set_event_counts_overwrites_with_absolute_values(self, store):
-        store.set_event_counts(1, 5, 2)
-        store.set_event_counts(1, 6, 3)
-        assert store.event_counts([1]) == {1: {"anime_id": 1, "clicks": 6, "views": 3}}
+    def test_title_features_are_overwritten_column_by_column(self, store):
+        store.write_title_features(1, {"clicks": 5, "views": 2, "ctr": 0.5, "last_event_at": T0})
+        store.write_title_features(1, {"clicks_1h": 3, "views_1h": 1, "window_at_1h": T0 + 1000})
+        store.write_title_features(1, {"clicks": 6})
+        row = store.title_features([1])[1]
+        assert (row["clicks"], row["views"], row["ctr"], row["last_event_at"]) == (6, 2, 0.5, T0)
+        assert (row["clicks_1h"], row["views_1h"], row["window_at_1h"]) == (3, 1, T0 + 1000)
+        assert row["clicks_24h"] is None and row["window_at_24h"] is None
 
-    def test_event_counts_only_for_titles_that_have_counts(self, store):
-        store.set_event_counts(1, 5, 2)
-        store.set_event_counts(2, 0, 4)
-        assert set(store.event_counts([1, 2, 3])) == {1, 2}
-        assert store.event_counts([3]) == {} and store.event_counts([]) == {}
+    def test_title_features_only_for_titles_that_have_them(self, store):
+        store.write_title_features(1, {"clicks": 5})
+        store.write_title_features(2, {"views": 4})
+        assert set(store.title_features([1, 2, 3])) == {1, 2}
+        assert store.title_features([3]) == {} and store.title_features([]) == {}
+        assert {a: r["views"] for a, r in store.all_title_features().items()} == {1: None, 2: 4}
 
-    def test_all_event_counts_are_clicks_and_views_tuples(self, store):
-        store.set_event_counts(1, 5, 2)
-        store.set_event_counts(2, 0, 4)
-        assert store.all_event_counts() == {1: (5, 2), 2: (0, 4)}
+    def test_user_features_round_trip_with_genre_affinity(self, store):
+        assert store.user_features(9) is None
+        store.write_user_features(9, {"events": 3, "clicks": 1, "last_event_at": T0,
+                                      "genre_affinity": {"Action": 1.5, "Drama": 0.25}})
+        store.write_user_features(9, {"events_30m": 2, "session_at": T0})
+        row = store.user_features(9)
+        assert (row["events"], row["clicks"], row["events_30m"], row["last_event_at"]) == (3, 1, 2, T0)
+        assert row["genre_affinity"] == {"Action": 1.5, "Drama": 0.25}
 
-    def test_window_counts_are_newest_first_overwritten_and_limited(self, store):
-        hour = 3_600_000
-        for i in (0, 2, 1):
-            store.set_window_counts(7, T0 + i * hour, i, 10 * i)
-        store.set_window_counts(7, T0 + hour, 5, 50)                        # overwrite one window
-        store.set_window_counts(8, T0, 1, 1)
-        assert store.window_counts(7) == [{"window_start_ms": T0 + 2 * hour, "clicks": 2, "views": 20},
-                                          {"window_start_ms": T0 + hour, "clicks": 5, "views": 50},
-                                          {"window_start_ms": T0, "clicks": 0, "views": 0}]
-        assert [w["window_start_ms"] for w in store.window_counts(7, limit=1)] == [T0 + 2 * hour]
-        assert store.window_counts(9) == []
+    def test_unknown_feature_columns_are_refused(self, store):
+        with pytest.raises(ValueError, match="nope"):
+            store.write_title_features(1, {"nope": 1})
 
     # --- ListStore ----------------------------------------------------------------------------
     def test_publish_version_moves_the_pointer(self, store):

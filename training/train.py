@@ -1,13 +1,20 @@
 """Train the ranker on recall candidates and register a new version.
 
-1. Split each user's ratings: 80 % build the recall lists (the configured sources, the batch
-   jobs' own code, in memory), 20 % are the labels -- titles those lists never saw.
+1. The ratings are replayed (:mod:`ingest.replay`: the seeded synthetic clock) into a
+   timestamped stream of views, clicks and ratings, and split by time: titles watched before
+   T1 (70 % of the stream) build the recall lists (the configured sources, the batch jobs'
+   own code, in memory); titles watched in [T1, T2) are the training labels, those from T2
+   on (the last 15 %) the validation labels -- later than anything the model learned from.
 2. For sampled users, the serving pipeline (:class:`ranking.recommender.Recommender`) recalls
-   candidates and builds their features exactly as at serving; a candidate is positive when
-   it is among the user's held-out titles.
-3. A Keras model is fitted on 80 % of those users; the other 20 % measure it: AUC, and
-   NDCG@10 of the ranker's order against the recall merge's own order.
-4. The model is saved with its feature schema (names, vocabularies) and normalisation.
+   candidates and builds their features exactly as at serving; the real-time title features
+   are those the streaming job would have held at T1 (training) or T2 (validation), computed
+   from the stream before that moment (:mod:`streaming.definitions`): no future leaks in.
+3. Training refuses a feature that is constant in its training set (it cannot learn from it, and
+   normalising it divides by ~0): vocabulary columns (a genre, type or source no candidate has)
+   leave the schema; any other constant feature is an error naming it.
+4. A Keras model is fitted; validation measures AUC and NDCG@10 against the recall merge's own
+   order, and an ablation fits the same model without the real-time columns.
+5. The model is saved with its feature schema (names, vocabularies) and normalisation.
 """
 from __future__ import annotations
 
@@ -20,14 +27,36 @@ from sklearn.metrics import roc_auc_score
 
 from batch.spark import spark_session
 from config import Settings
+from ingest.replay import Clock, replay_events
 from ranking.catalog import Catalog
+from ranking.features import REALTIME, FeatureSchema
 from ranking.model import Scorer, build_model
+from ranking.realtime import FrozenFeatures
 from ranking.recommender import Recommender
 from ranking.registry import ModelRegistry
+from streaming.definitions import title_rows
 from training.offline import build_offline_store
 
 log = logging.getLogger("animerec.training")
 HOLDOUT = 0.2
+TRAIN_FROM, VALIDATE_FROM = 0.70, 0.85   # quantiles of the replayed stream's time: T1, T2
+REPLAY_START_MS = 1_735_689_600_000      # the synthetic clock of training data starts 2025-01-01
+
+
+class ConstantFeature(ValueError):
+    """A feature has one value across the training set."""
+
+
+def time_split(ratings: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame,
+                                                                     int, int]:
+    """(before T1, [T1, T2), from T2, T1, T2): ratings by the time the replay watched them."""
+    views = events[events["kind"] == "view"][["user_id", "anime_id", "timestamp"]]
+    timed = ratings.merge(views, on=["user_id", "anime_id"], how="inner")
+    t1, t2 = (int(np.quantile(timed["timestamp"], q)) for q in (TRAIN_FROM, VALIDATE_FROM))
+    at = timed["timestamp"]
+    cols = ["user_id", "anime_id", "rating"]
+    return (timed[at < t1][cols].reset_index(drop=True), timed[(at >= t1) & (at < t2)][cols].reset_index(drop=True),
+            timed[at >= t2][cols].reset_index(drop=True), t1, t2)
 
 
 def split_per_user(ratings: pd.DataFrame, holdout: float = HOLDOUT, seed: int = 42,
@@ -65,29 +94,67 @@ def mean_ndcg(scores_per_user, ys, n_relevant, k: int = 10) -> float:
                           for s, y, n in zip(scores_per_user, ys, n_relevant)]))
 
 
-def fit_ranker(recommender: Recommender, held_out: pd.DataFrame, max_users: int, epochs: int, seed: int):
-    """Fit on candidates of sampled users; return (model, metrics). Features follow ``recommender.schema``."""
+def narrowed_schema(schema: FeatureSchema, x: np.ndarray) -> tuple[FeatureSchema, list[str]]:
+    """``schema`` without the genres/types/sources whose column is constant in ``x``, and the other
+    constant features (an empty list when there are none)."""
+    constant = {name for name, spread in zip(schema.names, np.ptp(x, axis=0)) if spread == 0}
+    keep = {vocab: tuple(v for v in getattr(schema, vocab) if f"{prefix}{v}" not in constant)
+            for vocab, prefix in (("genres", "genre_"), ("types", "type_"))}
+    source_column = {s: n for s, n in zip(schema.sources, schema.names[schema.names.index("recall_fused") + 1:])}
+    keep["sources"] = tuple(s for s in schema.sources if source_column[s] not in constant)
+    narrowed = FeatureSchema(**keep)
+    vocabulary = {f"genre_{g}" for g in schema.genres} | {f"type_{t}" for t in schema.types} | set(source_column.values())
+    return narrowed, sorted(constant - vocabulary, key=schema.names.index)
+
+
+def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels: pd.DataFrame,
+               train_features: FrozenFeatures, val_features: FrozenFeatures, max_users: int, epochs: int, seed: int):
+    """Fit on candidates of sampled users; return (model, metrics). Features follow ``recommender.schema``,
+    narrowed to the vocabularies the training candidates have."""
     rng = np.random.default_rng(seed)
-    labels = {u: set(g) for u, g in held_out.groupby("user_id")["anime_id"]}
+    labels = {u: set(g) for u, g in train_labels.groupby("user_id")["anime_id"]}
+    held = {u: set(g) for u, g in val_labels.groupby("user_id")["anime_id"]}
     users = rng.permutation(sorted(labels))[:max_users]
-    xs, ys, n_relevant = candidate_samples(recommender, labels, users)
+    val_users = rng.permutation(sorted(held))[:max(10, max_users // 4)]
+    recommender.realtime = train_features
+    xs, ys, _ = candidate_samples(recommender, labels, users)
     if len(xs) < 2:
-        raise ValueError(f"too few users with candidates and held-out titles to train on ({len(xs)})")
-    n_val = max(1, len(xs) // 5)
-    x_train, y_train = np.concatenate(xs[n_val:]), np.concatenate(ys[n_val:])
-    model = build_model(x_train.shape[1], x_train)
-    # Measured on the sample: plain (unweighted) pointwise BCE ranked better than class weights
-    # or a listwise softmax loss; small data still gets enough gradient steps.
-    model.fit(x_train, y_train, epochs=epochs, batch_size=int(np.clip(len(y_train) // 200, 64, 1024)), verbose=0)
-    scorer = Scorer(model)
-    val_scores = [scorer(x) for x in xs[:n_val]]
-    recall_order = [-np.arange(len(y), dtype=np.float32) for y in ys[:n_val]]
-    y_val = np.concatenate(ys[:n_val])
-    metrics = {"validation_users": n_val, "training_users": len(xs) - n_val,
+        raise ValueError(f"too few users with candidates and labels to train on ({len(xs)})")
+    schema, constant = narrowed_schema(recommender.schema, np.concatenate(xs))
+    if constant:
+        raise ConstantFeature(f"feature(s) constant in the training set, so the ranker cannot learn from them: "
+                              f"{', '.join(constant)}")
+    if schema != recommender.schema:
+        recommender.use_schema(schema)
+        xs, ys, _ = candidate_samples(recommender, labels, users)
+    recommender.realtime = val_features
+    xv, yv, n_relevant = candidate_samples(recommender, held, val_users)
+    x_train, y_train = np.concatenate(xs), np.concatenate(ys)
+    realtime = [schema.names.index(n) for n in REALTIME]
+    without = [j for j in range(schema.width) if j not in realtime]
+
+    def fitted(columns):
+        model = build_model(len(columns), x_train[:, columns])
+        # Measured on the sample: plain (unweighted) pointwise BCE ranked better than class weights
+        # or a listwise softmax loss; small data still gets enough gradient steps.
+        model.fit(x_train[:, columns], y_train, epochs=epochs, batch_size=int(np.clip(len(y_train) // 200, 64, 1024)),
+                  verbose=0)
+        scorer = Scorer(model)
+        return model, [scorer(x[:, columns]) for x in xv]
+
+    model, val_scores = fitted(list(range(schema.width)))
+    _, ablated = fitted(without)
+    recall_order = [-np.arange(len(y), dtype=np.float32) for y in yv]
+    y_val = np.concatenate(yv)
+    metrics = {"split": "time", "validation_users": len(xv), "training_users": len(xs),
                "samples": int(len(y_train)), "positive_share": round(float(y_train.mean()), 4),
                "validation_auc": _auc(np.concatenate(val_scores), y_val),
-               "validation_ndcg@10_ranker": mean_ndcg(val_scores, ys[:n_val], n_relevant[:n_val]),
-               "validation_ndcg@10_recall_order": mean_ndcg(recall_order, ys[:n_val], n_relevant[:n_val])}
+               "validation_ndcg@10_ranker": mean_ndcg(val_scores, yv, n_relevant),
+               "validation_ndcg@10_recall_order": mean_ndcg(recall_order, yv, n_relevant),
+               "ablation": {"with_realtime": {"auc": _auc(np.concatenate(val_scores), y_val),
+                                              "ndcg@10": mean_ndcg(val_scores, yv, n_relevant)},
+                            "without_realtime": {"auc": _auc(np.concatenate(ablated), y_val),
+                                                 "ndcg@10": mean_ndcg(ablated, yv, n_relevant)}}}
     return model, metrics
 
 
@@ -103,7 +170,8 @@ def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings
     """
     knobs = settings.ranker
     started = time.time()
-    kept, held_out = split_per_user(ratings, seed=knobs.seed)
+    events = replay_events(ratings, Clock(seed=knobs.seed, start_ms=REPLAY_START_MS))
+    kept, train_labels, val_labels, t1, t2 = time_split(ratings, events)
     own_spark = spark is None
     spark = spark or spark_session(settings)
     try:
@@ -112,10 +180,15 @@ def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings
     finally:
         if own_spark:
             spark.stop()
+    recent = events[(events["timestamp"] < t1) & events["user_id"].isin(train_labels["user_id"].unique())]
+    for event in recent.groupby("user_id").tail(50).to_dict("records"):  # what the 'recent' source reads
+        store.write_event({**event, "rating": None if pd.isna(event["rating"]) else int(event["rating"])})
     recommender = Recommender(store, Catalog.from_rows(catalog_frame.to_dict("records")))
-    model, metrics = fit_ranker(recommender, held_out, knobs.max_users, knobs.epochs, knobs.seed)
+    model, metrics = fit_ranker(recommender, train_labels, val_labels, FrozenFeatures(title_rows(events, t1), t1),
+                                FrozenFeatures(title_rows(events, t2), t2), knobs.max_users, knobs.epochs, knobs.seed)
     result = {"data": {"source": source_name, "ratings": int(len(ratings)), "users": int(ratings.user_id.nunique()),
-                       "recall_sources": list(knobs.sources), "holdout": HOLDOUT},
+                       "recall_sources": list(knobs.sources), "events_replayed": int(len(events)),
+                       "split": {"train_from_ms": t1, "validate_from_ms": t2}},
               "n_features": int(model.input_shape[-1]), "epochs": knobs.epochs, "seed": knobs.seed,
               "metrics": metrics, "recall_build_seconds": {k: round(v, 1) for k, v in timings.items()},
               "train_seconds": round(time.time() - started, 1)}

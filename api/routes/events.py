@@ -7,14 +7,23 @@ from flask_openapi3 import APIBlueprint, Tag
 from api.errors import ApiError
 from ingest.events import Event, EventIn
 from ingest.producer import EventBusUnavailable
+from store.errors import StoreUnavailable
 
 tag = Tag(name="events", description="User events; each goes onto Kafka and on to the streaming job")
 blueprint = APIBlueprint("events", __name__, abp_tags=[tag])
 
 
+def _genres(resources, anime_id: int) -> list[str]:
+    """The title's genres for the event (genre affinity); an event is still taken while Cassandra is down."""
+    try:
+        return resources.catalog.genres_of(anime_id)
+    except StoreUnavailable:
+        return []
+
+
 def publish(kind: str, body: EventIn, rating: int | None = None):
     resources = current_app.extensions["animerec"]
-    event = Event.from_request(kind, body, rating=rating)
+    event = Event.from_request(kind, body, rating=rating, genres=_genres(resources, body.anime_id))
     try:
         receipt = resources.producer.publish(event)
     except EventBusUnavailable as exc:

@@ -36,28 +36,45 @@ class CassandraEvents(EventStore):
 class CassandraFeatures(FeatureStore):
     _db: CassandraSession
 
-    def set_event_counts(self, anime_id: int, clicks: int, views: int) -> None:
-        self._db.write("INSERT INTO {anime_event_counts} (anime_id, clicks, views, updated_at) VALUES (?,?,?,?)",
-                       anime_id, clicks, views, now_utc())
+    def _write(self, table: str, key: str, key_value: int, fields: Mapping, allowed: tuple[str, ...]) -> None:
+        fields = {k: (from_ms(v) if k in _TIMES and v is not None else v)
+                  for k, v in self._checked(fields, allowed).items()}
+        if not fields:
+            return
+        columns = [key, *fields]
+        self._db.write(f"INSERT INTO {{{table}}} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                       key_value, *fields.values())
 
-    def set_window_counts(self, anime_id: int, window_start_ms: int, clicks: int, views: int) -> None:
-        self._db.write("INSERT INTO {anime_event_windows} (anime_id, window_start, clicks, views) VALUES (?,?,?,?)",
-                       anime_id, from_ms(window_start_ms), clicks, views)
+    def write_title_features(self, anime_id: int, fields: Mapping) -> None:
+        self._write("title_features", "anime_id", anime_id, fields, self.TITLE_COLUMNS)
 
-    def event_counts(self, anime_ids: Sequence[int]) -> dict[int, dict]:
+    def write_user_features(self, user_id: int, fields: Mapping) -> None:
+        self._write("user_features", "user_id", user_id, fields, self.USER_COLUMNS)
+
+    def title_features(self, anime_ids: Sequence[int]) -> dict[int, dict]:
         if not anime_ids:
             return {}
-        rows = self._db.rows("SELECT anime_id, clicks, views FROM {anime_event_counts} WHERE anime_id IN ?",
-                             list(anime_ids))
-        return {r["anime_id"]: r for r in rows}
+        rows = self._db.rows(f"SELECT anime_id, {', '.join(self.TITLE_COLUMNS)} FROM {{title_features}} "
+                             "WHERE anime_id IN ?", list(anime_ids))
+        return {r["anime_id"]: _ms(r) for r in rows}
 
-    def all_event_counts(self) -> dict[int, tuple[int, int]]:
-        rows = self._db.statement("SELECT anime_id, clicks, views FROM {anime_event_counts}", timeout=30,
-                                  fetch_size=5000)
-        return {r["anime_id"]: (r["clicks"] or 0, r["views"] or 0) for r in rows}
+    def all_title_features(self) -> dict[int, dict]:
+        rows = self._db.statement(f"SELECT anime_id, {', '.join(self.TITLE_COLUMNS)} FROM {{title_features}}",
+                                  timeout=30, fetch_size=5000)
+        return {r["anime_id"]: _ms(r) for r in rows}
 
-    def window_counts(self, anime_id: int, limit: int | None = None) -> list[dict]:
-        cql = "SELECT window_start, clicks, views FROM {anime_event_windows} WHERE anime_id = ?"
-        rows = self._db.rows(cql + " LIMIT ?", anime_id, limit) if limit is not None else self._db.rows(cql, anime_id)
-        return [{"window_start_ms": to_ms(r["window_start"]), "clicks": r["clicks"], "views": r["views"]}
-                for r in rows]
+    def user_features(self, user_id: int) -> dict | None:
+        row = self._db.one(f"SELECT user_id, {', '.join(self.USER_COLUMNS)} FROM {{user_features}} WHERE user_id = ?",
+                           user_id)
+        if row is None:
+            return None
+        row = _ms(row)
+        row["genre_affinity"] = dict(row["genre_affinity"] or {})
+        return row
+
+
+_TIMES = ("last_event_at", "window_at_1h", "window_at_24h", "session_at")
+
+
+def _ms(row: dict) -> dict:
+    return {k: (to_ms(utc(v)) if k in _TIMES and v is not None else v) for k, v in row.items()}

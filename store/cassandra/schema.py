@@ -46,16 +46,20 @@ TABLES_CQL = {
             user_id int, ts timestamp, event_id text, kind text, anime_id int,
             PRIMARY KEY ((user_id), ts, event_id))
         WITH CLUSTERING ORDER BY (ts DESC, event_id ASC)""",
-    # Running totals per title, written as absolute values from the streaming job's state.
-    Tables.ANIME_EVENT_COUNTS: """
-        CREATE TABLE IF NOT EXISTS {anime_event_counts} (
-            anime_id int PRIMARY KEY, clicks bigint, views bigint, updated_at timestamp)""",
-    # Per-title counts in fixed event-time windows (trending, recency-weighted popularity).
-    Tables.ANIME_EVENT_WINDOWS: """
-        CREATE TABLE IF NOT EXISTS {anime_event_windows} (
-            anime_id int, window_start timestamp, clicks bigint, views bigint,
-            PRIMARY KEY ((anime_id), window_start))
-        WITH CLUSTERING ORDER BY (window_start DESC)""",
+    # Real-time features per title, written by the streaming job (absolute values from its state):
+    # all-time counts and CTR, and counts in each sliding window as of the title's latest event
+    # (window_at_<w>); a window that ended before now - <w> is empty. See config.registry.TITLE_WINDOWS.
+    Tables.TITLE_FEATURES: """
+        CREATE TABLE IF NOT EXISTS {title_features} (
+            anime_id int PRIMARY KEY, clicks bigint, views bigint, ctr double, last_event_at timestamp,
+            clicks_1h bigint, views_1h bigint, window_at_1h timestamp,
+            clicks_24h bigint, views_24h bigint, window_at_24h timestamp)""",
+    # Real-time features per user: all-time counts, the forward-decayed genre affinity
+    # (config.registry.GENRE_HALF_LIFE_DAYS) and events in the session window as of the latest event.
+    Tables.USER_FEATURES: """
+        CREATE TABLE IF NOT EXISTS {user_features} (
+            user_id int PRIMARY KEY, events bigint, clicks bigint, last_event_at timestamp,
+            genre_affinity map<text, double>, events_30m bigint, session_at timestamp)""",
     # Which build of each versioned list readers should use.
     Tables.LIST_VERSIONS: """
         CREATE TABLE IF NOT EXISTS {list_versions} (

@@ -81,8 +81,8 @@ class MemoryStore(Store):
         self._rating_rows: dict[int, list[dict]] = {}          # user -> sorted rows, built on read
         self._events: dict[str, dict] = {}
         self._user_events: dict[int, _SortedRows] = {}
-        self._counts: dict[int, dict] = {}
-        self._windows: dict[int, _SortedRows] = {}
+        self._title_features: dict[int, dict] = {}
+        self._user_features: dict[int, dict] = {}
         self._pointers: dict[str, int] = {}
         self._lists = {kind: _ListTable() for kind in LIST_TABLES}
         self._load_runs: dict[str, dict[uuid.UUID, dict]] = {}
@@ -226,28 +226,31 @@ class MemoryStore(Store):
             return [dict(r) for r in part.rows[:limit]] if part else []
 
     # --- FeatureStore -----------------------------------------------------------------------
-    def set_event_counts(self, anime_id: int, clicks: int, views: int) -> None:
+    def write_title_features(self, anime_id: int, fields: Mapping) -> None:
+        fields = self._checked(fields, self.TITLE_COLUMNS)
         with self._lock:
-            self._counts[anime_id] = {"anime_id": anime_id, "clicks": clicks, "views": views}
+            row = self._title_features.setdefault(anime_id, {"anime_id": anime_id,
+                                                             **dict.fromkeys(self.TITLE_COLUMNS)})
+            row.update(fields)
 
-    def set_window_counts(self, anime_id: int, window_start_ms: int, clicks: int, views: int) -> None:
-        start = to_ms(from_ms(window_start_ms))
+    def write_user_features(self, user_id: int, fields: Mapping) -> None:
+        fields = self._checked(fields, self.USER_COLUMNS)
         with self._lock:
-            self._windows.setdefault(anime_id, _SortedRows()).put(
-                -start, {"window_start_ms": start, "clicks": clicks, "views": views})
+            row = self._user_features.setdefault(user_id, {"user_id": user_id, **dict.fromkeys(self.USER_COLUMNS)})
+            row.update({k: dict(v) if k == "genre_affinity" and v is not None else v for k, v in fields.items()})
 
-    def event_counts(self, anime_ids: Sequence[int]) -> dict[int, dict]:
+    def title_features(self, anime_ids: Sequence[int]) -> dict[int, dict]:
         with self._lock:
-            return {a: dict(self._counts[a]) for a in anime_ids if a in self._counts}
+            return {a: dict(self._title_features[a]) for a in anime_ids if a in self._title_features}
 
-    def all_event_counts(self) -> dict[int, tuple[int, int]]:
+    def all_title_features(self) -> dict[int, dict]:
         with self._lock:
-            return {a: (r["clicks"] or 0, r["views"] or 0) for a, r in self._counts.items()}
+            return {a: dict(r) for a, r in self._title_features.items()}
 
-    def window_counts(self, anime_id: int, limit: int | None = None) -> list[dict]:
+    def user_features(self, user_id: int) -> dict | None:
         with self._lock:
-            part = self._windows.get(anime_id)
-            return [dict(r) for r in (part.rows if limit is None else part.rows[:limit])] if part else []
+            row = self._user_features.get(user_id)
+            return None if row is None else {**row, "genre_affinity": dict(row["genre_affinity"] or {})}
 
     # --- ListStore --------------------------------------------------------------------------
     def list_versions(self) -> dict[str, int]:

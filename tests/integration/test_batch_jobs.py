@@ -34,7 +34,7 @@ def env(settings):
     load_many(store, {"anime": settings.anime_csv, "synopsis": settings.synopsis_csv, "ratings": settings.ratings_csv})
     # a trending title: lots of fresh clicks on something nobody in the sample watches much
     now_ms = int(time.time() * 1000)
-    store.set_window_counts(TRENDING, now_ms - 3_600_000, 4000, 1000)
+    store.write_title_features(TRENDING, {"clicks_24h": 4000, "views_24h": 1000, "window_at_24h": now_ms - 3_600_000})
     ctx = Context(settings)
     yield settings, store, ctx
     ctx.close()

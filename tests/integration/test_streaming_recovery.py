@@ -11,7 +11,7 @@ USER = 990_100
 
 
 def _clicks(store) -> int:
-    return (store.event_counts([ANIME]).get(ANIME) or {}).get("clicks") or 0
+    return (store.title_features([ANIME]).get(ANIME) or {}).get("clicks") or 0
 
 
 def test_job_restart_resumes_from_checkpoint_without_loss_or_double_counting(api_url, http, store, streaming, settings):

@@ -30,7 +30,7 @@ def test_new_user_gets_ranked_recommendations(api_url, http):
 def test_click_lands_in_cassandra_once_and_changes_recommendations(api_url, http, store):
     before = http.get(f"{api_url}/recommends/{NEW_USER}?k=10", timeout=30).json()
     clicked = before["items"][0]["anime_id"]
-    counts_before = (store.event_counts([clicked]).get(clicked) or {}).get("clicks") or 0
+    counts_before = (store.title_features([clicked]).get(clicked) or {}).get("clicks") or 0
     event_id = f"test-{uuid.uuid4().hex}"
     payload = {"user_id": NEW_USER, "anime_id": clicked, "event_id": event_id}
 
@@ -41,19 +41,19 @@ def test_click_lands_in_cassandra_once_and_changes_recommendations(api_url, http
     assert first.json()["event_id"] == event_id
     stored = wait_for(lambda: store.get_event(event_id))
     assert (stored["user_id"], stored["anime_id"], stored["kind"]) == (NEW_USER, clicked, "click")
-    wait_for(lambda: ((store.event_counts([clicked]).get(clicked) or {}).get("clicks") or 0) > counts_before)
+    wait_for(lambda: ((store.title_features([clicked]).get(clicked) or {}).get("clicks") or 0) > counts_before)
     after = http.get(f"{api_url}/recommends/{NEW_USER}?k=10", timeout=30).json()
     assert [e["anime_id"] for e in after["recent"]] == [clicked]
     assert clicked not in [item["anime_id"] for item in after["items"]]
-    assert store.event_counts([clicked])[clicked]["clicks"] == counts_before + 1
+    assert store.title_features([clicked])[clicked]["clicks"] == counts_before + 1
 
 
 def test_view_is_counted(api_url, http, store):
     anime_id = 5114
-    views_before = (store.event_counts([anime_id]).get(anime_id) or {}).get("views") or 0
+    views_before = (store.title_features([anime_id]).get(anime_id) or {}).get("views") or 0
     response = http.post(f"{api_url}/views", json={"user_id": NEW_USER + 2, "anime_id": anime_id}, timeout=30)
     assert response.status_code == 202
-    wait_for(lambda: ((store.event_counts([anime_id]).get(anime_id) or {}).get("views") or 0) == views_before + 1)
+    wait_for(lambda: ((store.title_features([anime_id]).get(anime_id) or {}).get("views") or 0) == views_before + 1)
 
 
 def bad_events(user: int) -> list[tuple[dict, str]]:

@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,6 +7,7 @@ import pytest
 from config import Settings
 from ranking.catalog import Catalog
 from ranking.features import FeatureSchema, ItemFeatures, UserProfile, build_features
+from ranking.realtime import FrozenFeatures, title_vector
 from ranking.registry import ModelRegistry, RankerVersion
 
 ROWS = [
@@ -39,7 +42,9 @@ def _candidates(ids, ranks=None):
 
 def test_features_are_finite_and_shaped_as_the_schema_names_them(items):
     profile = UserProfile.from_pairs([(1, 9), (4, -1)])
-    x = build_features(items, profile, _candidates([2, 3], [{"popular": 1}, {"content": 3, "als": 1}]), {2: (3, 10)})
+    x = build_features(items, profile, _candidates([2, 3], [{"popular": 1}, {"content": 3, "als": 1}]),
+                       {2: title_vector({"clicks": 3, "views": 10, "clicks_24h": 1, "views_24h": 2,
+                                         "window_at_24h": 10, "clicks_1h": 1, "views_1h": 0, "window_at_1h": 10}, 20)})
     assert x.shape == (2, items.schema.width) and np.isfinite(x).all()
     assert len(set(items.schema.names)) == items.schema.width
 
@@ -128,14 +133,16 @@ def _genre_world(seed=1):
     from store import MemoryStore
     rng = np.random.default_rng(seed)
     rows = [{"anime_id": i, "name": f"T{i}", "genres": ["Action"] if i % 2 else ["Romance"], "type": "TV",
-             "episodes": 12, "rating": 7.0, "members": 1000 + i} for i in range(1, 201)]
+             "episodes": int(rng.integers(1, 50)), "rating": None if i % 7 == 0 else float(rng.uniform(5, 9)),
+             "members": 1000 + i} for i in range(1, 201)]
     ratings, held, candidates = [], [], []
     for user in range(1, 151):
         liked = rng.permutation(np.arange(1 + user % 2, 201, 2))
-        ratings += [(user, int(a), 8) for a in liked[:10]]
+        ratings += [(user, int(a), int(rng.choice([-1, 6, 7, 8, 9, 10]))) for a in liked[:5 + user % 7]]
         held += [(user, int(a), 8) for a in liked[10:15]]
         pool = np.r_[liked[10:30], rng.choice(np.arange(2 - user % 2, 201, 2), 20, replace=False)]
         candidates += [(user, "ease", r + 1, int(a), 1.0) for r, a in enumerate(rng.permutation(pool))]
+        candidates += [(user, "als", r + 1, int(a), 1.0) for r, a in enumerate(rng.permutation(pool)[:10])]
     store = MemoryStore.from_frames(pd.DataFrame(ratings, columns=["user_id", "anime_id", "rating"]),
                                     pd.DataFrame(candidates, columns=["user_id", "source", "rank", "anime_id", "score"]),
                                     pd.DataFrame(columns=["anime_id", "signal", "rank", "similar_id", "score"]),
@@ -143,21 +150,65 @@ def _genre_world(seed=1):
     return Catalog.from_rows(rows), store, pd.DataFrame(held, columns=["user_id", "anime_id", "rating"])
 
 
+def _fit(recommender, held_out, realtime=True, **kw):
+    """fit_ranker on the genre world: the first half of users train, the rest validate; real-time counts are
+    random per title (or absent)."""
+    from training.train import fit_ranker
+    rng = np.random.default_rng(3)
+    rows = {a: {"clicks": int(rng.integers(0, 50)), "views": int(rng.integers(50, 500)),
+                "clicks_24h": int(rng.integers(0, 5)), "views_24h": int(rng.integers(0, 20)), "window_at_24h": 1_000,
+                "clicks_1h": int(rng.integers(0, 2)), "views_1h": int(rng.integers(0, 3)), "window_at_1h": 1_000}
+            for a in range(1, 201)}
+    features = FrozenFeatures(rows if realtime else {}, 1_000)
+    train = held_out[held_out["user_id"] <= 100]
+    return fit_ranker(recommender, train, held_out[held_out["user_id"] > 100], features, features, **kw)
+
+
 def test_ranker_learns_what_recall_order_misses():
     from ranking.recommender import Recommender
-    from training.train import fit_ranker
     catalog, store, held_out = _genre_world()
-    _, metrics = fit_ranker(Recommender(store, catalog), held_out, max_users=150, epochs=8, seed=0)
+    _, metrics = _fit(Recommender(store, catalog), held_out, max_users=150, epochs=8, seed=0)
     assert metrics["validation_ndcg@10_ranker"] > metrics["validation_ndcg@10_recall_order"] + 0.1
     assert metrics["validation_auc"] > 0.7
+    assert set(metrics["ablation"]) == {"with_realtime", "without_realtime"}
+
+
+def test_training_refuses_a_constant_feature_and_names_it():
+    from ranking.recommender import Recommender
+    from training.train import ConstantFeature
+    catalog, store, held_out = _genre_world()
+    with pytest.raises(ConstantFeature, match="rt_clicks"):
+        _fit(Recommender(store, catalog), held_out, realtime=False, max_users=40, epochs=1, seed=0)
+
+
+def test_training_drops_vocabulary_columns_no_candidate_has():
+    from ranking.recommender import Recommender
+    catalog, store, held_out = _genre_world()
+    trainer = Recommender(store, catalog)
+    model, _ = _fit(trainer, held_out, max_users=40, epochs=1, seed=0)
+    assert trainer.schema.types == () and trainer.schema.sources == ("als", "ease")   # every title is a TV series
+    assert int(model.input_shape[-1]) == trainer.schema.width
+
+
+def test_scores_stay_finite_and_of_training_scale_after_a_first_click():
+    from ranking.recommender import Recommender
+    catalog, store, held_out = _genre_world()
+    trainer = Recommender(store, catalog)
+    model, _ = _fit(trainer, held_out, max_users=60, epochs=2, seed=0)
+    serving = Recommender(store, catalog, ranker=RankerVersion("v1", model, trainer.schema, {}))
+    before = np.array([r["score"] for r in serving.rank(1, 20)])
+    store.write_title_features(int(serving.rank(1, 20)[-1]["anime_id"]),
+                               {"clicks": 1, "views": 0, "clicks_1h": 1, "views_1h": 0,
+                                "window_at_1h": int(time.time() * 1000)})
+    after = np.array([r["score"] for r in serving.rank(1, 20)])
+    assert np.isfinite(after).all() and np.abs(after).max() < 10 * max(np.abs(before).max(), 1.0)
 
 
 def test_a_catalog_with_a_new_genre_still_ranks_with_the_trained_model():
     from ranking.recommender import Recommender
-    from training.train import fit_ranker
     catalog, store, held_out = _genre_world()
     trainer = Recommender(store, catalog)
-    model, _ = fit_ranker(trainer, held_out, max_users=60, epochs=2, seed=0)
+    model, _ = _fit(trainer, held_out, max_users=60, epochs=2, seed=0)
     serving = Recommender(store, catalog, ranker=RankerVersion("v1", model, trainer.schema, {}))
     grown = Catalog.from_rows([*(catalog.details(a) for a in catalog.frame.index),
                                {"anime_id": 999, "name": "New", "genres": ["Isekai"], "type": "TV", "episodes": 12,
