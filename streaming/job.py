@@ -117,7 +117,7 @@ def queries(genres: list[str]) -> dict[str, str]:
     view = "CASE WHEN kind = 'view' THEN 1 ELSE 0 END"
     decayed = (f"POWER(2.0, (CAST(ts_ms AS DOUBLE) - {registry.DECAY_ANCHOR_MS}) / "
                f"{registry.GENRE_HALF_LIFE_DAYS * 86_400_000})")
-    affinity = ("MAP[" + ", ".join(f"'{g}', SUM(CASE WHEN ARRAY_CONTAINS(genres, '{g}') THEN {decayed} ELSE 0.0 END)"
+    affinity = ("MAP[" + ", ".join(f"'{g}', SUM(CASE WHEN ARRAY_CONTAINS(genres, '{g}') THEN w ELSE 0.0 END)"
                                    for g in genres) + "]") if genres else "CAST(NULL AS MAP<STRING, DOUBLE>)"
     out = {
         "events": "SELECT event_id, kind, user_id, anime_id, rating, ts, pt AS written_at FROM e",
@@ -133,7 +133,7 @@ def queries(genres: list[str]) -> dict[str, str]:
             FROM e WHERE kind <> 'rating' GROUP BY anime_id""",
         "user_totals": f"""SELECT {KEEP} user_id, CAST(COUNT(*) AS BIGINT) AS events,
                 CAST(SUM({click}) AS BIGINT) AS clicks, MAX(ts) AS last_event_at, {affinity} AS genre_affinity
-            FROM e GROUP BY user_id""",
+            FROM (SELECT user_id, kind, ts, genres, {decayed} AS w FROM e) AS e GROUP BY user_id""",
         "user_session": f"""SELECT user_id,
                 CAST(COUNT(*) OVER w AS BIGINT) AS events_{SESSION_WINDOW.name}, ts AS session_at
             FROM e WINDOW w AS (PARTITION BY user_id ORDER BY ts
