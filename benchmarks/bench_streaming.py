@@ -12,40 +12,15 @@ import random
 import sys
 import time
 
-from kafka import KafkaConsumer, TopicPartition
-
-from config import load_settings, registry
+from config import load_settings
 from ingest.frames import read_anime, read_ratings
 from ingest.producer import BulkProducer
+from ingest.topics import end_offsets, read_range
 from ingest.replay import Clock, as_events, genre_lookup, replay_events
 from ops.services import StreamingService
 from store import open_store
 
 USERS = 600
-
-
-def _end_offsets(settings) -> dict:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
-    parts = [TopicPartition(t.name, p) for t in registry.TOPICS for p in consumer.partitions_for_topic(t.name) or ()]
-    ends = consumer.end_offsets(parts)
-    consumer.close()
-    return ends
-
-
-def plain_consumer_rate(settings, start: dict, end: dict) -> tuple[int, float]:
-    """(messages, seconds) for a plain consumer reading [start, end) of every partition."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False,
-                             max_poll_records=5000, fetch_max_bytes=64 * 1024 * 1024)
-    consumer.assign(list(end))
-    for part, offset in start.items():
-        consumer.seek(part, offset)
-    want, seen, began = sum(end[p] - start[p] for p in end), 0, time.perf_counter()
-    while seen < want:
-        for records in consumer.poll(timeout_ms=1000).values():
-            seen += len(records)
-    seconds = time.perf_counter() - began
-    consumer.close()
-    return seen, seconds
 
 
 def main(argv: list[str]) -> int:
@@ -59,18 +34,20 @@ def main(argv: list[str]) -> int:
     per_user = events.groupby("user_id").size()
     streaming = StreamingService(settings)
     streaming.stop()
-    start = _end_offsets(settings)
+    start = end_offsets(settings)
     producer = BulkProducer(settings)
     began = time.perf_counter()
     for event in as_events(events, genre_lookup(read_anime(settings.anime_csv))):
         producer.send(event)
     producer.close()
     produce_s = time.perf_counter() - began
-    end = _end_offsets(settings)
+    end = end_offsets(settings)
     print(f"backlog: {len(events):,} replayed events of {len(per_user)} users published in {produce_s:.1f} s "
           f"({len(events) / produce_s:,.0f}/s, kafka-python producer)")
 
-    seen, seconds = plain_consumer_rate(settings, start, end)
+    began = time.perf_counter()
+    seen = read_range(settings, start, end)
+    seconds = time.perf_counter() - began
     print(f"reference  plain Kafka consumer (kafka-python, 1 thread): {seen:,} messages in {seconds:.1f} s = "
           f"{seen / seconds:,.0f} events/s")
 

@@ -1,6 +1,7 @@
 """Kafka topic administration: the topics of :data:`config.registry.TOPICS`, created once."""
 from __future__ import annotations
 
+from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -43,3 +44,30 @@ def ensure_topics(settings: Settings) -> None:
                 pass
     finally:
         admin.close()
+
+
+def end_offsets(settings: Settings) -> dict:
+    """The end offset of every partition of every topic of the registry."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    try:
+        parts = [TopicPartition(t.name, p) for t in registry.TOPICS for p in consumer.partitions_for_topic(t.name) or ()]
+        return consumer.end_offsets(parts)
+    finally:
+        consumer.close()
+
+
+def read_range(settings: Settings, start: dict, end: dict) -> int:
+    """Read every message in [start, end) of each partition with one plain consumer; return how many."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False,
+                             max_poll_records=5000, fetch_max_bytes=64 * 1024 * 1024)
+    try:
+        consumer.assign(list(end))
+        for part, offset in start.items():
+            consumer.seek(part, offset)
+        want, seen = sum(end[p] - start[p] for p in end), 0
+        while seen < want:
+            for records in consumer.poll(timeout_ms=1000).values():
+                seen += len(records)
+        return seen
+    finally:
+        consumer.close()

@@ -20,7 +20,8 @@ LAYERS = [
     {"streaming", "batch", "ranking"},
     {"training"},
     {"evaluation"},
-    {"api", "ops", "benchmarks"},
+    {"api", "ops"},
+    {"benchmarks"},   # drives the running stack: stops and starts roles through ops
 ]
 
 
