@@ -23,7 +23,6 @@ class ApiPoster:
         self._pool = ThreadPoolExecutor(workers)
         self._slots = threading.Semaphore(workers * 2)
         self._local = threading.local()
-        self._workers = workers
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

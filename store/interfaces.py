@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from config.registry import SESSION_WINDOW, TITLE_WINDOWS
+
 ANIME_COLUMNS = ("anime_id", "name", "genres", "type", "episodes", "rating", "members")
 LOAD_RUN_COLUMNS = ("dataset", "run_id", "file_name", "sha256", "status", "rows_read", "rows_loaded",
                     "rows_rejected", "rows_skipped", "started_at", "completed_at", "seconds", "error")
@@ -169,9 +171,12 @@ class FeatureStore(ABC):
     :mod:`config.registry`). Values are absolute, from the job's state, so a replayed write overwrites
     with the same value. The job writes through its own sink; the writers here serve tests and tools."""
 
-    TITLE_COLUMNS = ("clicks", "views", "ctr", "last_event_at", "clicks_1h", "views_1h", "window_at_1h",
-                     "clicks_24h", "views_24h", "window_at_24h")
-    USER_COLUMNS = ("events", "clicks", "last_event_at", "genre_affinity", "events_30m", "session_at")
+    TITLE_COLUMNS = ("clicks", "views", "ctr", "last_event_at",
+                     *(f"{k}_{w.name}" for w in TITLE_WINDOWS for k in ("clicks", "views", "window_at")))
+    USER_COLUMNS = ("events", "clicks", "last_event_at", "genre_affinity", f"events_{SESSION_WINDOW.name}",
+                    "session_at")
+    # timestamps, epoch ms in the rows these methods take and give
+    TIME_COLUMNS = frozenset(c for c in (*TITLE_COLUMNS, *USER_COLUMNS) if c.endswith("_at") or "_at_" in c)
 
     @classmethod
     def _checked(cls, fields: Mapping, allowed: tuple[str, ...]) -> dict:

@@ -161,8 +161,8 @@ def _sink(settings: Settings, name: str):
                                          settings.flink.sink_in_flight, settings.flink.sink_flush_ms)
 
 
-def build(env, t_env, settings: Settings, genres: list[str]) -> None:
-    """Add the job's topology to ``env``: source, dedup, one SQL query and one sink per feature table."""
+def build(t_env, settings: Settings, genres: list[str]) -> None:
+    """Add the job's topology to ``t_env``: source, dedup, one SQL query and one sink per feature table."""
     _table_config(t_env, settings)
     t_env.execute_sql(source_ddl(settings))
     t_env.execute_sql("""
@@ -190,7 +190,7 @@ def run(settings: Settings) -> None:
     env = StreamExecutionEnvironment.get_execution_environment(_configuration(settings))
     env.set_parallelism(settings.flink.parallelism)
     t_env = StreamTableEnvironment.create(env)
-    build(env, t_env, settings, catalog_genres(settings))
+    build(t_env, settings, catalog_genres(settings))
     client = env.execute_async(JOB_NAME)
     log.info("submitted job %s", client.get_job_id())
     while True:

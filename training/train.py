@@ -38,7 +38,6 @@ from streaming.definitions import title_rows
 from training.offline import build_offline_store
 
 log = logging.getLogger("animerec.training")
-HOLDOUT = 0.2
 TRAIN_FROM, VALIDATE_FROM = 0.70, 0.85   # quantiles of the replayed stream's time: T1, T2
 REPLAY_START_MS = 1_735_689_600_000      # the synthetic clock of training data starts 2025-01-01
 
@@ -57,17 +56,6 @@ def time_split(ratings: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFram
     cols = ["user_id", "anime_id", "rating"]
     return (timed[at < t1][cols].reset_index(drop=True), timed[(at >= t1) & (at < t2)][cols].reset_index(drop=True),
             timed[at >= t2][cols].reset_index(drop=True), t1, t2)
-
-
-def split_per_user(ratings: pd.DataFrame, holdout: float = HOLDOUT, seed: int = 42,
-                   min_items: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(kept, held out): ``holdout`` of each user's titles, for users with at least ``min_items``."""
-    rng = np.random.default_rng(seed)
-    shuffled = ratings.iloc[rng.permutation(len(ratings))]
-    position = shuffled.groupby("user_id").cumcount().to_numpy()
-    size = shuffled.groupby("user_id")["anime_id"].transform("size").to_numpy()
-    held = (size >= min_items) & (position < np.round(holdout * size))
-    return shuffled[~held].reset_index(drop=True), shuffled[held].reset_index(drop=True)
 
 
 def ndcg_at(order_relevance: np.ndarray, n_relevant: int, k: int = 10) -> float:

@@ -37,7 +37,7 @@ class CassandraFeatures(FeatureStore):
     _db: CassandraSession
 
     def _write(self, table: str, key: str, key_value: int, fields: Mapping, allowed: tuple[str, ...]) -> None:
-        fields = {k: (from_ms(v) if k in _TIMES and v is not None else v)
+        fields = {k: (from_ms(v) if k in self.TIME_COLUMNS and v is not None else v)
                   for k, v in self._checked(fields, allowed).items()}
         if not fields:
             return
@@ -73,8 +73,5 @@ class CassandraFeatures(FeatureStore):
         return row
 
 
-_TIMES = ("last_event_at", "window_at_1h", "window_at_24h", "session_at")
-
-
 def _ms(row: dict) -> dict:
-    return {k: (to_ms(utc(v)) if k in _TIMES and v is not None else v) for k, v in row.items()}
+    return {k: (to_ms(utc(v)) if k in FeatureStore.TIME_COLUMNS and v is not None else v) for k, v in row.items()}

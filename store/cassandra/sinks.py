@@ -30,8 +30,6 @@ def _insert(table: str, columns: tuple[str, ...], key: tuple[str, ...], partitio
            + (" USING TIMESTAMP ?" if using_timestamp else ""))
     return SinkSpec(cql, columns, key, partition)
 
-_window_columns = tuple(f"{k}_{w.name}" for w in TITLE_WINDOWS for k in ("clicks", "views"))
-
 SINKS: dict[str, SinkSpec] = {
     # Every event once, by id; and per user, newest first (the user's recent titles).
     "events": _insert(Tables.EVENTS, ("event_id", "kind", "user_id", "anime_id", "rating", "ts", "written_at"),
@@ -55,8 +53,9 @@ SINKS: dict[str, SinkSpec] = {
     "user_totals": _insert(Tables.USER_FEATURES, ("user_id", "events", "clicks", "last_event_at", "genre_affinity"),
                            ("user_id",)),
     "user_session": _insert(Tables.USER_FEATURES,
-                             ("user_id", f"events_{SESSION_WINDOW.name}", f"session_at"), ("user_id",)),
+                            ("user_id", f"events_{SESSION_WINDOW.name}", "session_at"), ("user_id",)),
 }
+
 
 def sink_cql(name: str, keyspace: str) -> str:
     """The statement of sink ``name`` with its table qualified by ``keyspace``."""
