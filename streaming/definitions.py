@@ -53,10 +53,10 @@ def decay_weight(ts_ms) -> np.ndarray:
     return np.power(2.0, (np.asarray(ts_ms, dtype=np.float64) - DECAY_ANCHOR_MS) / (GENRE_HALF_LIFE_DAYS * 86_400_000))
 
 
-def user_rows(events: pd.DataFrame, genres_of: Callable[[int], list[str]], vocabulary: list[str]) -> dict[int, dict]:
+def user_rows(events: pd.DataFrame, genres_of: Callable[[int], list[str]]) -> dict[int, dict]:
     """user_id -> the ``user_features`` row after every event (of any kind).
 
-    ``genre_affinity`` maps each genre of ``vocabulary`` to the sum of :func:`decay_weight` over the
+    ``genre_affinity`` maps each genre the user met to the sum of :func:`decay_weight` over the
     user's events on titles of that genre; ``events_30m`` counts the user's events within the session
     window before (and including) their latest event.
     """
@@ -65,11 +65,10 @@ def user_rows(events: pd.DataFrame, genres_of: Callable[[int], list[str]], vocab
     for user_id, group in ev.groupby("user_id"):
         ts = group["timestamp"].to_numpy()
         weights = decay_weight(ts)
-        affinity = dict.fromkeys(vocabulary, 0.0)
+        affinity: dict[str, float] = {}
         for anime_id, weight in zip(group["anime_id"].tolist(), weights):
             for genre in genres_of(int(anime_id)):
-                if genre in affinity:
-                    affinity[genre] += float(weight)
+                affinity[genre] = affinity.get(genre, 0.0) + float(weight)
         last = int(ts.max())
         out[int(user_id)] = {"events": len(group), "clicks": int((group["kind"] == "click").sum()),
                              "last_event_at": last, "genre_affinity": affinity,

@@ -13,6 +13,7 @@ Python builds the plan and watches the job; no event passes through a Python wor
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
 import time
@@ -21,12 +22,11 @@ from pathlib import Path
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
-from pyflink.table import StreamTableEnvironment
+from pyflink.table import DataTypes, Schema, StreamTableEnvironment
 
 from config import Settings, registry
 from config.registry import CTR_PRIOR_CLICKS, CTR_PRIOR_VIEWS, SESSION_WINDOW, TITLE_WINDOWS
 from jars import fetch
-from store import open_store
 from store.cassandra.sinks import SINKS, sink_cql
 from streaming.status import status_file, write_status
 
@@ -36,7 +36,9 @@ CONSUMER_GROUP = "animerec-streaming"
 
 
 def checkpoint_dir(settings: Settings) -> Path:
-    return settings.run_dir / "streaming" / "checkpoints"
+    """Checkpoints of the job's current plan: a changed plan (a new feature, another window) gets a
+    directory of its own, so its state is never restored into operators it does not fit."""
+    return settings.run_dir / "streaming" / "checkpoints" / plan_id(settings)
 
 
 def latest_checkpoint(settings: Settings) -> Path | None:
@@ -65,20 +67,21 @@ def _configuration(settings: Settings) -> Configuration:
     config.set_string("restart-strategy.fixed-delay.attempts", "1000000")
     config.set_string("restart-strategy.fixed-delay.delay", "5 s")
     checkpoint = latest_checkpoint(settings)
-    if checkpoint is not None:
+    if checkpoint is not None:  # Kafka offsets come from the checkpoint, with the aggregates' state
         log.info("restoring from %s", checkpoint)
         config.set_string("execution.savepoint.path", checkpoint.as_uri())
         config.set_string("execution.savepoint.ignore-unclaimed-state", "true")
     return config
 
 
-def _table_config(t_env, settings: Settings) -> None:
+def _table_config(t_env, settings: Settings, minibatch: bool) -> None:
     config = t_env.get_config()
     # State expires after dedup_hours unless a query's STATE_TTL hint keeps it longer (all-time totals).
     config.set("table.exec.state.ttl", f"{settings.flink.dedup_hours} h")
-    config.set("table.exec.source.idle-timeout", "2 s")  # an idle topic must not hold the watermark back
-    if settings.flink.minibatch_ms:
-        config.set("table.exec.mini-batch.enabled", "true")
+    config.set("table.exec.source.idle-timeout", "2 s")  # an idle partition must not hold the watermark back
+    on = minibatch and settings.flink.minibatch_ms > 0
+    config.set("table.exec.mini-batch.enabled", str(on).lower())
+    if on:
         config.set("table.exec.mini-batch.allow-latency", f"{settings.flink.minibatch_ms} ms")
         config.set("table.exec.mini-batch.size", "5000")
 
@@ -87,7 +90,10 @@ def _table_config(t_env, settings: Settings) -> None:
 KEEP = "/*+ STATE_TTL('e'='36500 d') */"  # all-time aggregates never expire
 
 
-def source_ddl(settings: Settings) -> str:
+def source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
+    """The three topics as one table. A job restored from a checkpoint reads on from the checkpoint's
+    offsets; a plan with no checkpoint of its own reads each topic from the start (``earliest-offset``),
+    so its aggregates are rebuilt from the log rather than begun at zero."""
     topics = ";".join(t.name for t in registry.TOPICS)
     return f"""
     CREATE TEMPORARY TABLE kafka_events (
@@ -100,11 +106,17 @@ def source_ddl(settings: Settings) -> str:
         'connector' = 'kafka', 'topic' = '{topics}',
         'properties.bootstrap.servers' = '{settings.kafka.bootstrap_servers}',
         'properties.group.id' = '{CONSUMER_GROUP}',
-        'properties.auto.offset.reset' = 'earliest',
         'properties.partition.discovery.interval.ms' = '30000',
-        'scan.startup.mode' = 'group-offsets',
+        'scan.startup.mode' = '{startup}',
         'format' = 'json', 'json.ignore-parse-errors' = 'true', 'json.fail-on-missing-field' = 'false'
     )"""
+
+
+# Keep-first on event_id, in processing order: a repeat (a producer retry, a replay) is dropped.
+# Its event time goes on as each record's timestamp (``ts`` of the view ``e``); the column itself is unused.
+DEDUP = """SELECT event_id, kind, user_id, anime_id, `timestamp` AS ts_ms, rating, genres, ts AS event_time FROM (
+               SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY pt) AS rn FROM kafka_events)
+           WHERE rn = 1"""
 
 
 def _interval(minutes: int) -> str:
@@ -112,13 +124,11 @@ def _interval(minutes: int) -> str:
 
 
 # Each query names the sink (store/cassandra/sinks.py) it feeds and produces exactly its columns.
-def queries(genres: list[str]) -> dict[str, str]:
+def queries() -> dict[str, str]:
     click = "CASE WHEN kind = 'click' THEN 1 ELSE 0 END"
     view = "CASE WHEN kind = 'view' THEN 1 ELSE 0 END"
     decayed = (f"POWER(2.0, (CAST(ts_ms AS DOUBLE) - {registry.DECAY_ANCHOR_MS}) / "
                f"{registry.GENRE_HALF_LIFE_DAYS * 86_400_000})")
-    affinity = ("MAP[" + ", ".join(f"'{g}', SUM(CASE WHEN ARRAY_CONTAINS(genres, '{g}') THEN w ELSE 0.0 END)"
-                                   for g in genres) + "]") if genres else "CAST(NULL AS MAP<STRING, DOUBLE>)"
     out = {
         "events": "SELECT event_id, kind, user_id, anime_id, rating, ts, pt AS written_at FROM e",
         "user_events": "SELECT user_id, ts, event_id, kind, anime_id FROM e",
@@ -132,8 +142,12 @@ def queries(genres: list[str]) -> dict[str, str]:
                 MAX(ts) AS last_event_at
             FROM e WHERE kind <> 'rating' GROUP BY anime_id""",
         "user_totals": f"""SELECT {KEEP} user_id, CAST(COUNT(*) AS BIGINT) AS events,
-                CAST(SUM({click}) AS BIGINT) AS clicks, MAX(ts) AS last_event_at, {affinity} AS genre_affinity
-            FROM (SELECT user_id, kind, ts, genres, {decayed} AS w FROM e) AS e GROUP BY user_id""",
+                CAST(SUM({click}) AS BIGINT) AS clicks, MAX(ts) AS last_event_at
+            FROM e GROUP BY user_id""",
+        # One row per (user, genre of an event's title): the affinity map is written entry by entry.
+        "user_affinity": f"""SELECT {KEEP} genre, SUM(w) AS weight, user_id FROM (
+                SELECT user_id, genre, {decayed} AS w FROM e CROSS JOIN UNNEST(e.genres) AS g (genre)) AS e
+            GROUP BY user_id, genre""",
         "user_session": f"""SELECT user_id,
                 CAST(COUNT(*) OVER w AS BIGINT) AS events_{SESSION_WINDOW.name}, ts AS session_at
             FROM e WINDOW w AS (PARTITION BY user_id ORDER BY ts
@@ -149,6 +163,13 @@ def queries(genres: list[str]) -> dict[str, str]:
     return out
 
 
+def plan_id(settings: Settings) -> str:
+    """A digest of everything that shapes the job's state: SQL, sinks' CQL, the settings the plan reads."""
+    parts = [source_ddl(settings), DEDUP, *queries().values(), *(SINKS[name].cql for name in sorted(SINKS)),
+             str(settings.flink.parallelism), str(settings.flink.minibatch_ms), str(settings.flink.dedup_hours)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
 def _sink(settings: Settings, name: str):
     spec = SINKS[name]
     jvm = get_gateway().jvm
@@ -161,16 +182,23 @@ def _sink(settings: Settings, name: str):
                                          settings.flink.sink_in_flight, settings.flink.sink_flush_ms)
 
 
-def build(t_env, settings: Settings, genres: list[str]) -> None:
-    """Add the job's topology to ``t_env``: source, dedup, one SQL query and one sink per feature table."""
-    _table_config(t_env, settings)
-    t_env.execute_sql(source_ddl(settings))
-    t_env.execute_sql("""
-        CREATE TEMPORARY VIEW e AS
-        SELECT event_id, kind, user_id, anime_id, `timestamp` AS ts_ms, rating, genres, ts, pt FROM (
-            SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY pt) AS rn FROM kafka_events)
-        WHERE rn = 1""")
-    for name, sql in queries(genres).items():
+def build(t_env, settings: Settings, startup: str = "group-offsets") -> None:
+    """Add the job's topology to ``t_env``: one source, one dedup, then one SQL query and one sink per feature.
+
+    The deduplicated stream is translated first, without mini-batches (a processing-time mini-batch
+    would replace the events' watermarks with its own markers), and read back as the view ``e`` with
+    its event-time attribute and the source's per-partition watermarks; every query then shares it.
+    """
+    _table_config(t_env, settings, minibatch=False)
+    t_env.execute_sql(source_ddl(settings, startup))
+    deduped = t_env.to_data_stream(t_env.sql_query(DEDUP))
+    schema = (Schema.new_builder()
+              .column_by_metadata("ts", DataTypes.TIMESTAMP_LTZ(3), "rowtime")
+              .column_by_expression("pt", "PROCTIME()")
+              .watermark("ts", "SOURCE_WATERMARK()").build())
+    t_env.create_temporary_view("e", t_env.from_data_stream(deduped, schema))
+    _table_config(t_env, settings, minibatch=True)
+    for name, sql in queries().items():
         table = t_env.sql_query(sql)
         if table.get_schema().get_field_names() != list(SINKS[name].columns):
             raise ValueError(f"query {name} produces {table.get_schema().get_field_names()}, "
@@ -179,20 +207,15 @@ def build(t_env, settings: Settings, genres: list[str]) -> None:
         stream._j_data_stream.addSink(_sink(settings, name)).name(f"cassandra:{name}").uid(f"sink-{name}")
 
 
-def catalog_genres(settings: Settings) -> list[str]:
-    """The genre vocabulary of the catalog in Cassandra (a new genre is tracked after the job restarts)."""
-    with open_store(settings, retries=30) as store:
-        return sorted({g for row in store.all_anime() for g in (row.get("genres") or [])})
-
-
 def run(settings: Settings) -> None:
     status_file(settings).parent.mkdir(parents=True, exist_ok=True)
+    restoring = latest_checkpoint(settings) is not None
     env = StreamExecutionEnvironment.get_execution_environment(_configuration(settings))
     env.set_parallelism(settings.flink.parallelism)
     t_env = StreamTableEnvironment.create(env)
-    build(t_env, settings, catalog_genres(settings))
+    build(t_env, settings, "group-offsets" if restoring else "earliest-offset")
     client = env.execute_async(JOB_NAME)
-    log.info("submitted job %s", client.get_job_id())
+    log.info("submitted job %s (plan %s)", client.get_job_id(), plan_id(settings))
     while True:
         state = client.get_job_status().result().name
         write_status(settings, state, str(client.get_job_id()))

@@ -50,8 +50,10 @@ SINKS: dict[str, SinkSpec] = {
                                          ("anime_id",))
        for w in TITLE_WINDOWS},
     # Per user: all-time counts, decayed genre affinity, and activity in the session window.
-    "user_totals": _insert(Tables.USER_FEATURES, ("user_id", "events", "clicks", "last_event_at", "genre_affinity"),
-                           ("user_id",)),
+    "user_totals": _insert(Tables.USER_FEATURES, ("user_id", "events", "clicks", "last_event_at"), ("user_id",)),
+    # One entry of the genre-affinity map per (user, genre): a genre new to the catalog needs no restart.
+    "user_affinity": SinkSpec("UPDATE {user_features} SET genre_affinity[?] = ? WHERE user_id = ?",
+                              ("genre", "weight", "user_id"), ("user_id", "genre")),
     "user_session": _insert(Tables.USER_FEATURES,
                             ("user_id", f"events_{SESSION_WINDOW.name}", "session_at"), ("user_id",)),
 }

@@ -17,8 +17,9 @@ def _clicks(store) -> int:
 def test_job_restart_resumes_from_checkpoint_without_loss_or_double_counting(api_url, http, store, streaming, settings):
     from streaming.job import latest_checkpoint
 
+    initial = _clicks(store)
     warmup = http.post(f"{api_url}/clicks", json={"user_id": USER, "anime_id": ANIME}, timeout=10).json()
-    wait_for(lambda: store.get_event(warmup["event_id"]))
+    wait_for(lambda: store.get_event(warmup["event_id"]) and _clicks(store) == initial + 1)  # both sinks wrote it
     wait_for(lambda: latest_checkpoint(settings) is not None and
              latest_checkpoint(settings).stat().st_mtime > time.time() - 30, timeout_s=60)
     before = _clicks(store)

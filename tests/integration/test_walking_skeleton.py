@@ -42,7 +42,8 @@ def test_click_lands_in_cassandra_once_and_changes_recommendations(api_url, http
     stored = wait_for(lambda: store.get_event(event_id))
     assert (stored["user_id"], stored["anime_id"], stored["kind"]) == (NEW_USER, clicked, "click")
     wait_for(lambda: ((store.title_features([clicked]).get(clicked) or {}).get("clicks") or 0) > counts_before)
-    after = http.get(f"{api_url}/recommends/{NEW_USER}?k=10", timeout=30).json()
+    after = wait_for(lambda: (body := http.get(f"{api_url}/recommends/{NEW_USER}?k=10", timeout=30).json())["recent"]
+                     and body)
     assert [e["anime_id"] for e in after["recent"]] == [clicked]
     assert clicked not in [item["anime_id"] for item in after["items"]]
     assert store.title_features([clicked])[clicked]["clicks"] == counts_before + 1
@@ -86,7 +87,8 @@ def test_bad_events_get_400_and_nothing_is_written(api_url, http, store):
     # A good event after the bad ones, same user (same partition): once it has landed,
     # anything the bad ones had written would have landed too.
     sentinel = http.post(f"{api_url}/clicks", json={"user_id": user, "anime_id": 1}, timeout=10).json()
-    wait_for(lambda: store.get_event(sentinel["event_id"]))
+    # Each table has its own sink: wait for the sentinel in both before looking for the bad ones there.
+    wait_for(lambda: store.get_event(sentinel["event_id"]) and store.recent_events(user))
     assert [e["event_id"] for e in store.recent_events(user)] == [sentinel["event_id"]]
     assert all(store.get_event(event_id) is None for event_id in bad_ids)
 
