@@ -7,6 +7,7 @@ from flask_openapi3 import Info, OpenAPI, Tag
 
 from api import errors
 from api.deps import Resources
+from api.metrics import register_metrics
 from api.routes import admin, catalog, events, ratings, recs, upload
 from config import Settings
 from store import Store
@@ -20,11 +21,12 @@ def create_app(settings: Settings, store: Store | None = None) -> OpenAPI:
                   doc_prefix=OPENAPI_URL, validation_error_status=400,
                   validation_error_callback=errors.validation_error_response)
     app.json.sort_keys = False
-    app.extensions["animerec"] = Resources(settings, store)
+    app.extensions["animerec"] = resources = Resources(settings, store)
     errors.register(app)
     for module in (events, recs, catalog, ratings, upload, admin):
         app.register_api(module.blueprint)
     _register_health(app)
+    register_metrics(app, resources)
     return app
 
 

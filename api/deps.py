@@ -7,7 +7,7 @@ from functools import cached_property
 
 from config import Settings, registry
 from ingest.producer import EventProducer
-from ingest.topics import broker_ready
+from ingest.topics import broker_ready, consumer_lag
 from ranking.catalog import Catalog
 from ranking.realtime import RealtimeCounts
 from ranking.recommender import Recommender
@@ -91,9 +91,12 @@ class Resources:
         with self._lock:
             if self._health and time.monotonic() - self._health[0] < self.HEALTH_TTL_S:
                 return self._health[1]
-            states = {"kafka": self._check(lambda: "up" if broker_ready(self.settings) else "down"),
+            kafka = self._check(lambda: "up" if broker_ready(self.settings) else "down")
+            states = {"kafka": kafka,
                       "cassandra": self._check(lambda: "up" if self.store.ping() else "down"),
                       "streaming": self._streaming_state(),
+                      # events in Kafka the job has not yet checkpointed into Cassandra, per topic
+                      "streaming_lag": self._check(lambda: consumer_lag(self.settings)) if kafka == "up" else None,
                       "ranker": self._check(lambda: self.recommender.model_version or "none"),
                       "recall": self._check(self._recall_versions)}
             self._health = (time.monotonic(), states)

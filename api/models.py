@@ -5,7 +5,7 @@ import copy
 from typing import Any, ClassVar, Literal
 
 from flask_openapi3 import FileStorage
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ingest.events import MAX_ID, EventIn
 
@@ -107,6 +107,41 @@ class RatingIn(EventIn):
         if value != -1 and not 1 <= value <= 10:
             raise ValueError("must be 1..10, or -1 for watched without a score")
         return value
+
+
+MAX_BATCH = 1_000
+
+
+class BatchEventIn(EventIn):
+    """One event of POST /events: a click, a view, or a rating (which carries ``rating``)."""
+
+    kind: Literal["click", "view", "rating"]
+    rating: int | None = Field(None, description="rating events only: 1..10, or -1 for watched without a score")
+
+    @field_validator("rating", mode="before")
+    @classmethod
+    def _integer(cls, value):
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("must be an integer")
+        return value
+
+    @model_validator(mode="after")
+    def _rating_matches_kind(self) -> "BatchEventIn":
+        if self.kind == "rating":
+            if self.rating is None:
+                raise ValueError("a rating event needs 'rating'")
+            if self.rating != -1 and not 1 <= self.rating <= 10:
+                raise ValueError("'rating' must be 1..10, or -1 for watched without a score")
+        elif self.rating is not None:
+            raise ValueError(f"a {self.kind} event takes no 'rating'")
+        return self
+
+
+class EventBatch(BaseModel):
+    """Body of POST /events. An error names the event by its index: ``events.<i>.<field>``."""
+
+    model_config = ConfigDict(extra="forbid")
+    events: list[BatchEventIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class RatingPath(_Strict):

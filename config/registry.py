@@ -28,6 +28,9 @@ RATINGS = Topic("ratings", "rating")
 TOPICS = (CLICKS, VIEWS, RATINGS)
 TOPIC_OF_KIND = {t.event_kind: t for t in TOPICS}
 EVENT_KINDS = tuple(TOPIC_OF_KIND)
+# The streaming job's consumer group: it commits the offsets of each completed checkpoint, so its lag
+# behind the topics' ends is what the job has yet to make durable in Cassandra.
+STREAMING_GROUP = "animerec-streaming"
 
 
 # --- Cassandra tables (their CQL lives in store/cassandra/schema.py) ----------------------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
@@ -46,6 +47,18 @@ class EventProducer:
         except (KafkaError, OSError) as exc:
             raise EventBusUnavailable(f"Kafka did not acknowledge the event: {exc}") from exc
         return {"topic": meta.topic, "partition": meta.partition, "offset": meta.offset}
+
+    def publish_many(self, events: list[Event]) -> None:
+        """Send a batch; return once Kafka acknowledged every one of them (all sent before any wait)."""
+        try:
+            client = self._client()
+            futures = [client.send(registry.TOPIC_OF_KIND[e.kind].name, key=e.user_id, value=e.to_bytes())
+                       for e in events]
+            deadline = time.monotonic() + self.settings.kafka.request_timeout_ms / 1000
+            for future in futures:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except (KafkaError, OSError) as exc:
+            raise EventBusUnavailable(f"Kafka did not acknowledge the batch: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:

@@ -71,3 +71,17 @@ def read_range(settings: Settings, start: dict, end: dict) -> int:
         return seen
     finally:
         consumer.close()
+
+
+def consumer_lag(settings: Settings, group: str = registry.STREAMING_GROUP) -> dict[str, int]:
+    """Per topic of the registry, the messages ``group`` has not committed yet (end offset - committed)."""
+    admin = _admin(settings)
+    try:
+        committed = admin.list_consumer_group_offsets(group)
+    finally:
+        admin.close()
+    lag = {t.name: 0 for t in registry.TOPICS}
+    for partition, end in end_offsets(settings).items():
+        done = committed.get(partition)
+        lag[partition.topic] += max(0, end - (done.offset if done is not None and done.offset >= 0 else 0))
+    return lag

@@ -32,7 +32,6 @@ from streaming.status import status_file, write_status
 
 log = logging.getLogger("animerec.streaming")
 JOB_NAME = "animerec-features"
-CONSUMER_GROUP = "animerec-streaming"
 
 
 def checkpoint_dir(settings: Settings) -> Path:
@@ -105,7 +104,7 @@ def source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
     ) WITH (
         'connector' = 'kafka', 'topic' = '{topics}',
         'properties.bootstrap.servers' = '{settings.kafka.bootstrap_servers}',
-        'properties.group.id' = '{CONSUMER_GROUP}',
+        'properties.group.id' = '{registry.STREAMING_GROUP}',
         'properties.partition.discovery.interval.ms' = '30000',
         'scan.startup.mode' = '{startup}',
         'format' = 'json', 'json.ignore-parse-errors' = 'true', 'json.fail-on-missing-field' = 'false'

@@ -1,16 +1,18 @@
-"""POST /clicks and /views: validate, publish to Kafka, answer only once Kafka acknowledged."""
+"""POST /clicks, /views and /events (a batch): validate, publish to Kafka, answer only once Kafka acknowledged."""
 from __future__ import annotations
 
 from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
 from api.errors import ApiError
+from api.models import EventBatch
 from ingest.events import Event, EventIn
 from ingest.producer import EventBusUnavailable
 from store.errors import StoreUnavailable
 
 tag = Tag(name="events", description="User events; each goes onto Kafka and on to the streaming job")
 blueprint = APIBlueprint("events", __name__, abp_tags=[tag])
+RETRY_AFTER_S = 5
 
 
 def _genres(resources, anime_id: int) -> list[str]:
@@ -27,7 +29,8 @@ def publish(kind: str, body: EventIn, rating: int | None = None):
     try:
         receipt = resources.producer.publish(event)
     except EventBusUnavailable as exc:
-        raise ApiError(503, "event bus unavailable; the event was not recorded", reason=str(exc)) from exc
+        raise ApiError(503, "event bus unavailable; the event was not recorded", retry_after_s=RETRY_AFTER_S,
+                       reason=str(exc)) from exc
     return {"status": "accepted", "event_id": event.event_id, "kind": kind, "timestamp": event.timestamp,
             **receipt}, 202
 
@@ -40,3 +43,24 @@ def post_click(body: EventIn):
 @blueprint.post("/views", summary="Record a view (an impression)")
 def post_view(body: EventIn):
     return publish("view", body)
+
+
+@blueprint.post("/events", summary="Record a batch of up to 1,000 clicks, views and ratings",
+                description="All or nothing: one invalid event (named by its index, ``events.<i>.<field>``) "
+                            "rejects the batch with 400; a 202 means Kafka acknowledged every event.")
+def post_events(body: EventBatch):
+    resources = current_app.extensions["animerec"]
+    rated = [i for i, e in enumerate(body.events) if e.kind == "rating"]
+    unknown = [i for i in rated if body.events[i].anime_id not in resources.catalog] if rated else []
+    if unknown:
+        details = [{"field": f"events.{i}.anime_id", "message": f"no anime {body.events[i].anime_id}"}
+                   for i in unknown]
+        raise ApiError(400, f"invalid request: {', '.join(d['field'] for d in details)}", details=details)
+    events = [Event.from_request(e.kind, e, rating=e.rating, genres=_genres(resources, e.anime_id))
+              for e in body.events]
+    try:
+        resources.producer.publish_many(events)
+    except EventBusUnavailable as exc:
+        raise ApiError(503, "event bus unavailable; the batch was not recorded (retry it whole: event ids "
+                            "make a repeat harmless)", retry_after_s=RETRY_AFTER_S, reason=str(exc)) from exc
+    return {"status": "accepted", "count": len(events), "event_ids": [e.event_id for e in events]}, 202

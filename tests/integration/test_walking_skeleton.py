@@ -16,6 +16,15 @@ def test_health_reports_every_dependency_up(api_url, http):
     assert deps["streaming"] == "up"
     assert deps["ranker"] not in ("none", None) and not str(deps["ranker"]).startswith("down")
     assert deps["recall"]["popular"] is not None
+    assert set(deps["streaming_lag"]) == {"clicks", "views", "ratings"}
+    assert all(isinstance(n, int) and n >= 0 for n in deps["streaming_lag"].values())
+
+
+def test_metrics_expose_consumer_lag_per_topic(api_url, http):
+    text = http.get(f"{api_url}/metrics", timeout=10).text
+    for topic in ("clicks", "views", "ratings"):
+        assert f'animerec_streaming_consumer_lag{{topic="{topic}"}}' in text
+    assert 'animerec_dependency_up{dependency="cassandra"} 1.0' in text
 
 
 def test_new_user_gets_ranked_recommendations(api_url, http):
@@ -104,3 +113,17 @@ def test_anime_details_come_from_cassandra(api_url, http):
     body = http.get(f"{api_url}/anime/5114", timeout=10).json()
     assert body["name"] == "Fullmetal Alchemist: Brotherhood"
     assert "Action" in body["genres"]
+
+
+def test_event_batch_lands_every_event_once(api_url, http, store):
+    user = NEW_USER + 4
+    batch = [{"kind": "view", "user_id": user, "anime_id": 5114, "event_id": f"batch-{uuid.uuid4().hex}"},
+             {"kind": "click", "user_id": user, "anime_id": 5114, "event_id": f"batch-{uuid.uuid4().hex}"},
+             {"kind": "rating", "user_id": user, "anime_id": 5114, "rating": 9, "event_id": f"batch-{uuid.uuid4().hex}"}]
+    first = http.post(f"{api_url}/events", json={"events": batch}, timeout=30)
+    again = http.post(f"{api_url}/events", json={"events": batch}, timeout=30)  # a client retrying the whole batch
+    assert first.status_code == 202 and again.status_code == 202
+    assert first.json()["event_ids"] == [e["event_id"] for e in batch]
+    wait_for(lambda: len(store.recent_events(user, limit=10)) >= 3 and store.user_ratings(user))
+    assert sorted(e["event_id"] for e in store.recent_events(user, limit=10)) == sorted(e["event_id"] for e in batch)
+    assert [(r["anime_id"], r["rating"]) for r in store.user_ratings(user)] == [(5114, 9)]

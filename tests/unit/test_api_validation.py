@@ -58,3 +58,37 @@ def test_openapi_describes_every_route(client):
     for route in ("/clicks", "/views", "/recall/{user_id}", "/rank/{user_id}", "/recommends/{user_id}",
                   "/sim/{anime_id}", "/anime/{anime_id}", "/health"):
         assert route in paths
+
+
+def test_metrics_report_dependencies_down_and_no_lag_when_kafka_is_unreachable(client):
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert 'animerec_dependency_up{dependency="kafka"} 0.0' in text
+    assert "animerec_streaming_consumer_lag{" not in text  # no figure rather than a made-up zero
+
+
+def _click(**fields):
+    return {"kind": "click", "user_id": 1, "anime_id": 5114, **fields}
+
+
+@pytest.mark.parametrize("events,field", [
+    ([_click(), _click(), _click(user_id="abc")], "events.2.user_id"),
+    ([_click(), {"kind": "rating", "user_id": 1, "anime_id": 5114}], "events.1"),
+    ([_click(rating=7)], "events.0"),
+    ([_click(kind="like")], "events.0.kind"),
+    ([_click(extra=1)], "events.0.extra"),
+    ([_click()] * 1_001, "events"),
+    ([], "events"),
+])
+def test_batch_errors_name_the_event_by_index(client, events, field):
+    response = client.post("/events", json={"events": events})
+    assert response.status_code == 400
+    assert any(d["field"] == field for d in response.get_json()["details"]), response.get_json()
+
+
+def test_batch_is_503_with_retry_after_when_kafka_cannot_take_it(client):
+    response = client.post("/events", json={"events": [_click(), _click(kind="view")]})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "not recorded" in response.get_json()["error"]
