@@ -13,13 +13,10 @@ import random
 import sys
 import time
 
-from kafka import KafkaConsumer
-from kafka.partitioner.default import DefaultPartitioner
-
-from config import load_settings, registry
+from config import load_settings
 from ingest.frames import read_anime, read_ratings
 from ingest.producer import BulkProducer
-from ingest.topics import end_offsets, read_range
+from ingest.topics import end_offsets, partition_ends, read_range
 from ingest.replay import Clock, as_events, genre_lookup, replay_events
 from ops.services import StreamingService
 from store import open_store
@@ -59,7 +56,7 @@ def main(argv: list[str]) -> int:
     # Each partition is read in order: once its last event is in Cassandra, so is the rest of it.
     # Polling those few rows (not every user's totals) keeps the benchmark off the CPU it measures.
     sent = list(as_events(events, genres))
-    firsts, lasts = _ends_per_partition(sent, settings)
+    firsts, lasts = partition_ends(settings, sent)
     streaming.start()
     first = last = None
     deadline = time.time() + 900
@@ -86,25 +83,6 @@ def main(argv: list[str]) -> int:
           f"{last - first:.1f} s = {rate:,.0f} events/s (API up); user totals count {landed:,} "
           f"({landed - len(events):+,} vs published: lost < 0, double counted > 0)")
     return 0 if landed == len(events) else 1
-
-
-def _ends_per_partition(sent, settings) -> tuple[list[str], list[str]]:
-    """Event ids of the first and the last event published to each partition (the producer's partitioner)."""
-    partitioner = DefaultPartitioner()
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
-    try:
-        parts = {t.name: sorted(consumer.partitions_for_topic(t.name)) for t in registry.TOPICS}
-    finally:
-        consumer.close()
-    first: dict = {}
-    last: dict = {}
-    for event in sent:
-        topic = registry.TOPIC_OF_KIND[event.kind].name
-        key = (topic, partitioner(str(event.user_id).encode(), parts[topic], parts[topic]))
-        first.setdefault(key, event.event_id)
-        last[key] = event.event_id
-    return list(first.values()), list(last.values())
-    return 0
 
 
 if __name__ == "__main__":

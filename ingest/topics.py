@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.partitioner.default import DefaultPartitioner
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -85,3 +86,22 @@ def consumer_lag(settings: Settings, group: str = registry.STREAMING_GROUP) -> d
         done = committed.get(partition)
         lag[partition.topic] += max(0, end - (done.offset if done is not None and done.offset >= 0 else 0))
     return lag
+
+
+def partition_ends(settings: Settings, events) -> tuple[list[str], list[str]]:
+    """Ids of the first and the last of ``events`` (in send order) to go to each partition, as the
+    producers' default partitioner places them by user_id."""
+    partitioner = DefaultPartitioner()
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    try:
+        parts = {t.name: sorted(consumer.partitions_for_topic(t.name) or ()) for t in registry.TOPICS}
+    finally:
+        consumer.close()
+    first: dict = {}
+    last: dict = {}
+    for event in events:
+        topic = registry.TOPIC_OF_KIND[event.kind].name
+        key = (topic, partitioner(str(event.user_id).encode(), parts[topic], parts[topic]))
+        first.setdefault(key, event.event_id)
+        last[key] = event.event_id
+    return list(first.values()), list(last.values())
