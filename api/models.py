@@ -89,24 +89,26 @@ class UserRatingsQuery(_Strict):
     limit: int = Field(100, ge=1, le=1000, description="Ratings per page (1-1000)")
 
 
+def _whole(value):
+    """A rating is an integer: ``7`` or ``7.0``, not ``true`` or ``7.5``."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("must be an integer")
+    return value
+
+
+def _on_scale(value: int) -> int:
+    if value != -1 and not 1 <= value <= 10:
+        raise ValueError("must be 1..10, or -1 for watched without a score")
+    return value
+
+
 class RatingIn(EventIn):
     """Body of POST /ratings: a user's rating of a title, sent on as a 'rating' event."""
 
     rating: int = Field(description="1..10, or -1 for watched without a score")
 
-    @field_validator("rating", mode="before")
-    @classmethod
-    def _integer(cls, value):
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError("must be an integer")
-        return value
-
-    @field_validator("rating")
-    @classmethod
-    def _scale(cls, value: int) -> int:
-        if value != -1 and not 1 <= value <= 10:
-            raise ValueError("must be 1..10, or -1 for watched without a score")
-        return value
+    _integer = field_validator("rating", mode="before")(lambda value: _whole(value))
+    _scale = field_validator("rating")(lambda value: _on_scale(value))
 
 
 MAX_BATCH = 1_000
@@ -118,21 +120,14 @@ class BatchEventIn(EventIn):
     kind: Literal["click", "view", "rating"]
     rating: int | None = Field(None, description="rating events only: 1..10, or -1 for watched without a score")
 
-    @field_validator("rating", mode="before")
-    @classmethod
-    def _integer(cls, value):
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError("must be an integer")
-        return value
+    _integer = field_validator("rating", mode="before")(lambda value: _whole(value))
+    _scale = field_validator("rating")(lambda value: None if value is None else _on_scale(value))
 
     @model_validator(mode="after")
     def _rating_matches_kind(self) -> "BatchEventIn":
-        if self.kind == "rating":
-            if self.rating is None:
-                raise ValueError("a rating event needs 'rating'")
-            if self.rating != -1 and not 1 <= self.rating <= 10:
-                raise ValueError("'rating' must be 1..10, or -1 for watched without a score")
-        elif self.rating is not None:
+        if self.kind == "rating" and self.rating is None:
+            raise ValueError("a rating event needs 'rating'")
+        if self.kind != "rating" and self.rating is not None:
             raise ValueError(f"a {self.kind} event takes no 'rating'")
         return self
 

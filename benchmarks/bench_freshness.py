@@ -70,7 +70,7 @@ def health_latency(http: requests.Session, url: str, n: int = 200) -> list[float
 
 def main(argv: list[str]) -> int:
     settings = load_settings()
-    url = f"http://{settings.api.host}:{settings.api.port}"
+    url = settings.api_url
     http = requests.Session()
     run = random.randrange(1, 10_000)
     users = iter(range(7_000_000 + run * 1_000, 7_000_000 + run * 1_000 + 1_000))

@@ -192,7 +192,7 @@ def cmd_replay(args) -> int:
             sent = publish(stream, producer.send, args.rate, bar)
             producer.close()
         else:
-            url = args.api_url or f"http://{settings.api.host}:{settings.api.port}"
+            url = args.api_url or settings.api_url
             with ApiPoster(url, args.workers, batch=args.batch) as poster:
                 sent = publish(stream, poster.send, args.rate, bar)
             if poster.failures:

@@ -45,7 +45,7 @@ def latest_checkpoint(settings: Settings) -> Path | None:
     return found[-1].parent if found else None
 
 
-def _configuration(settings: Settings) -> Configuration:
+def _configuration(settings: Settings, checkpoint: Path | None) -> Configuration:
     config = Configuration()
     config.set_string("pipeline.jars", ";".join(p.as_uri() for p in fetch.jars(settings, "flink")))
     config.set_string("pipeline.name", JOB_NAME)
@@ -68,7 +68,6 @@ def _configuration(settings: Settings) -> Configuration:
     config.set_string("restart-strategy.type", "fixed-delay")
     config.set_string("restart-strategy.fixed-delay.attempts", "1000000")
     config.set_string("restart-strategy.fixed-delay.delay", "5 s")
-    checkpoint = latest_checkpoint(settings)
     if checkpoint is not None:  # Kafka offsets come from the checkpoint, with the aggregates' state
         log.info("restoring from %s", checkpoint)
         config.set_string("execution.savepoint.path", checkpoint.as_uri())
@@ -211,11 +210,11 @@ def build(t_env, settings: Settings, startup: str = "group-offsets") -> None:
 
 def run(settings: Settings) -> None:
     status_file(settings).parent.mkdir(parents=True, exist_ok=True)
-    restoring = latest_checkpoint(settings) is not None
-    env = StreamExecutionEnvironment.get_execution_environment(_configuration(settings))
+    checkpoint = latest_checkpoint(settings)
+    env = StreamExecutionEnvironment.get_execution_environment(_configuration(settings, checkpoint))
     env.set_parallelism(settings.flink.parallelism)
     t_env = StreamTableEnvironment.create(env)
-    build(t_env, settings, "group-offsets" if restoring else "earliest-offset")
+    build(t_env, settings, "earliest-offset" if checkpoint is None else "group-offsets")
     client = env.execute_async(JOB_NAME)
     log.info("submitted job %s (plan %s)", client.get_job_id(), plan_id(settings))
     while True:

@@ -53,8 +53,10 @@ def replayed(settings, store, streaming):
                          for u, n in events.groupby("user_id").size().items()), timeout_s=60)
     # A window row is written as the watermark passes each event; the last one is as of the title's latest event.
     titles = [int(a) for a in events["anime_id"].unique()]
-    wait_for(lambda: all(r.get(f"window_at_{w.name}") == r["last_event_at"] for r in store.title_features(titles).values()
-                         for w in TITLE_WINDOWS) and len(store.title_features(titles)) == len(titles), timeout_s=60)
+    def windows_current(rows: dict) -> bool:
+        return len(rows) == len(titles) and all(r.get(f"window_at_{w.name}") == r["last_event_at"]
+                                                for r in rows.values() for w in TITLE_WINDOWS)
+    wait_for(lambda: windows_current(store.title_features(titles)), timeout_s=60)
     return events, genres_of, users
 
 
