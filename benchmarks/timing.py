@@ -1,8 +1,10 @@
 """Shared timing helpers for the benchmarks: percentiles and a printed table."""
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -37,3 +39,34 @@ def getter(session, base_url: str, path: Callable[[], str]) -> Callable[[], None
     def call() -> None:
         session.get(base_url + path(), timeout=30).raise_for_status()
     return call
+
+
+def session_cpu_seconds(session_id: int | None) -> float:
+    """CPU seconds (user + system) used so far by the live processes of one session: a service the
+    launcher started in a session of its own, its children included (a PyFlink job's JVM)."""
+    if session_id is None:
+        return 0.0
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[3]) == session_id:  # fields after the name: state ppid pgrp session ... utime stime
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+class CpuMeter:
+    """CPU seconds each named service used between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, services: dict[str, object]):
+        self.services = services
+        self.used: dict[str, float] = {}
+
+    def start(self) -> None:
+        self._at = {name: session_cpu_seconds(s.pid()) for name, s in self.services.items()}
+
+    def stop(self) -> dict[str, float]:
+        self.used = {name: session_cpu_seconds(s.pid()) - self._at[name] for name, s in self.services.items()}
+        return self.used

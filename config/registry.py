@@ -39,7 +39,6 @@ class Tables:
     RATINGS_BY_USER = "ratings_by_user"
     ANIME_RATING_STATS = "anime_rating_stats"
     EVENTS = "events"
-    USER_EVENTS = "user_events"
     TITLE_FEATURES = "title_features"
     USER_FEATURES = "user_features"
     LIST_VERSIONS = "list_versions"
@@ -53,12 +52,21 @@ class Tables:
 # --- Real-time features (computed by the streaming job, read by ranking) -------------------------
 @dataclass(frozen=True)
 class Window:
+    """A sliding window as of an entity's latest event, advanced in steps of one bucket: an event counts
+    while its bucket (``ts // bucket_ms``) is one of the last ``buckets`` up to the latest event's."""
+
     name: str          # column suffix: clicks_1h, views_1h
     minutes: int
+    buckets: int = 60
+
+    @property
+    def bucket_ms(self) -> int:
+        return self.minutes * 60_000 // self.buckets
 
 
 TITLE_WINDOWS = (Window("1h", 60), Window("24h", 24 * 60))
 SESSION_WINDOW = Window("30m", 30)
+RECENT_EVENTS = 50   # a user's newest events kept in user_features (recent titles, kind and time)
 # CTR prior: (clicks + CTR_PRIOR_CLICKS) / (views + CTR_PRIOR_VIEWS), so a title seen once is not 100 %.
 CTR_PRIOR_CLICKS, CTR_PRIOR_VIEWS = 1.0, 10.0
 # A user's genre affinity decays with this half-life. It is kept as a forward-decayed sum

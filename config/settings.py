@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
@@ -73,13 +73,19 @@ class FlinkSettings(Section):
     jobmanager: str = Field("", pattern=r"^([A-Za-z0-9_.-]+:[0-9]+)?$",
                             description="host:port of a Flink cluster; empty = a local PyFlink cluster")
     parallelism: int = Field(1, ge=1)
-    checkpoint_interval_ms: int = Field(5_000, ge=100)
-    minibatch_ms: int = Field(200, ge=0, description="aggregates emit at most this often (0 = every event)")
+    checkpoint_interval_ms: int = Field(
+        15_000, ge=100, description="how often state and Kafka offsets are checkpointed: a restart re-reads at most "
+                                    "this much of the topics; a full heap snapshot each time costs CPU (5 s: "
+                                    "~16k events/s steady on 2 cores, 15 s: ~23k)")
+    minibatch_ms: int = Field(100, ge=0, description="aggregates emit at most this often (0 = every event)")
     sink_flush_ms: int = Field(100, ge=10, description="Cassandra sinks flush their batches this often")
     sink_batch_rows: int = Field(100, ge=1, description="rows per UNLOGGED batch a sink sends")
     sink_in_flight: int = Field(16, ge=1, description="batches a sink has in flight at once")
     dedup_hours: int = Field(24, ge=1, description="an event_id seen again within this many hours is dropped")
-    watermark_delay_ms: int = Field(1_000, ge=0, description="event-time windows wait this long for late events")
+    state_backend: Literal["hashmap", "rocksdb"] = Field(
+        "hashmap", description="hashmap: state on the heap, every checkpoint a full copy (fastest per event; "
+                               "the dedup window's ids cost ~100 bytes each); rocksdb: state on local disk, "
+                               "checkpoints incremental, for state larger than memory (slower per event)")
 
 
 class SparkSettings(Section):

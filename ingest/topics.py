@@ -88,20 +88,19 @@ def consumer_lag(settings: Settings, group: str = registry.STREAMING_GROUP) -> d
     return lag
 
 
-def partition_ends(settings: Settings, events) -> tuple[list[str], list[str]]:
-    """Ids of the first and the last of ``events`` (in send order) to go to each partition, as the
-    producers' default partitioner places them by user_id."""
+def partition_marks(settings: Settings, events, shares=(0.0, 1.0)) -> list[list[str]]:
+    """For each of ``shares`` (0 = first, 1 = last): the id of the event that far through each partition's
+    share of ``events`` (in send order), as the producers' default partitioner places them by user_id.
+    A partition is read in order, so once its mark is stored, so is everything before it in that partition."""
     partitioner = DefaultPartitioner()
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
     try:
         parts = {t.name: sorted(consumer.partitions_for_topic(t.name) or ()) for t in registry.TOPICS}
     finally:
         consumer.close()
-    first: dict = {}
-    last: dict = {}
+    ids: dict = {}
     for event in events:
         topic = registry.TOPIC_OF_KIND[event.kind].name
-        key = (topic, partitioner(str(event.user_id).encode(), parts[topic], parts[topic]))
-        first.setdefault(key, event.event_id)
-        last[key] = event.event_id
-    return list(first.values()), list(last.values())
+        ids.setdefault((topic, partitioner(str(event.user_id).encode(), parts[topic], parts[topic])), []).append(
+            event.event_id)
+    return [[ordered[round(share * (len(ordered) - 1))] for ordered in ids.values()] for share in shares]

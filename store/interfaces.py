@@ -49,6 +49,12 @@ def utc(value: datetime | None) -> datetime | None:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+def newest_first(events: Iterable[Mapping]) -> list:
+    """Events (``ts``, ``event_id``) newest first, equal times by event_id: the order of recent lists."""
+    by_id = sorted(events, key=lambda e: e["event_id"])
+    return sorted(by_id, key=lambda e: e["ts"], reverse=True)
+
+
 def now_utc() -> datetime:
     return utc(datetime.now(timezone.utc))
 
@@ -149,7 +155,11 @@ class RatingStore(ABC):
 
 
 class EventStore(ABC):
-    """Every user event once (``events``) and each user's recent ones (``user_events``)."""
+    """Every user event once (``events``) and each user's newest ones (the recent lists of ``user_features``,
+    at most :data:`config.registry.RECENT_EVENTS`)."""
+
+    # user_features columns holding the newest events, newest first, as parallel lists
+    RECENT_COLUMNS = ("recent_event_ids", "recent_anime_ids", "recent_kinds", "recent_at")
 
     @abstractmethod
     def write_event(self, event: Mapping) -> None:
@@ -163,7 +173,7 @@ class EventStore(ABC):
     @abstractmethod
     def recent_events(self, user_id: int, limit: int = 50) -> list[dict]:
         """``{ts, event_id, kind, anime_id}`` of one user, newest first (equal times by event_id), at most
-        ``limit``."""
+        ``limit`` and :data:`config.registry.RECENT_EVENTS`."""
 
 
 class FeatureStore(ABC):

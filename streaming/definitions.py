@@ -12,18 +12,25 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from config.registry import (CTR_PRIOR_CLICKS, CTR_PRIOR_VIEWS, DECAY_ANCHOR_MS, GENRE_HALF_LIFE_DAYS, SESSION_WINDOW,
-                             TITLE_WINDOWS)
+from config.registry import (CTR_PRIOR_CLICKS, CTR_PRIOR_VIEWS, DECAY_ANCHOR_MS, GENRE_HALF_LIFE_DAYS, RECENT_EVENTS,
+                             SESSION_WINDOW, TITLE_WINDOWS, Window)
 
 
 def _unique(events: pd.DataFrame) -> pd.DataFrame:
     return events.drop_duplicates("event_id", keep="first")
 
 
+def in_window(ts_ms, latest_ms, window: Window) -> np.ndarray:
+    """Whether each event time is inside ``window`` as of ``latest_ms``: its bucket is one of the last
+    ``window.buckets`` up to the latest event's (the job's ``SLIDING_COUNT``, jars/flink/src)."""
+    buckets = np.floor_divide(np.asarray(ts_ms, dtype=np.int64), window.bucket_ms)
+    return buckets > latest_ms // window.bucket_ms - window.buckets
+
+
 def title_rows(events: pd.DataFrame, before_ms: int | None = None) -> dict[int, dict]:
     """anime_id -> the ``title_features`` row after every click/view strictly before ``before_ms`` (all: None).
 
-    Windows are as of the title's latest event: clicks/views with ts in [last - window, last].
+    Windows are as of the title's latest event (:func:`in_window`).
     """
     ev = _unique(events)
     ev = ev[ev["kind"].isin(("click", "view"))]
@@ -40,7 +47,7 @@ def title_rows(events: pd.DataFrame, before_ms: int | None = None) -> dict[int, 
                               "ctr": (row["clicks"] + CTR_PRIOR_CLICKS) / (row["views"] + CTR_PRIOR_VIEWS),
                               "last_event_at": int(row["last"])}
     for w in TITLE_WINDOWS:
-        inside = ev[ev["timestamp"] >= last - w.minutes * 60_000]
+        inside = ev[in_window(ev["timestamp"], last, w)]
         counts = inside.groupby("anime_id").agg(c=("click", "sum"), v=("view", "sum"))
         for anime_id, row in counts.iterrows():
             out[int(anime_id)].update({f"clicks_{w.name}": int(row["c"]), f"views_{w.name}": int(row["v"]),
@@ -53,12 +60,21 @@ def decay_weight(ts_ms) -> np.ndarray:
     return np.power(2.0, (np.asarray(ts_ms, dtype=np.float64) - DECAY_ANCHOR_MS) / (GENRE_HALF_LIFE_DAYS * 86_400_000))
 
 
+def newest(events: pd.DataFrame) -> list[dict]:
+    """The newest :data:`config.registry.RECENT_EVENTS` of ``events``, newest first, equal times by event_id."""
+    ordered = events.sort_values(["timestamp", "event_id"], ascending=[False, True]).head(RECENT_EVENTS)
+    return [{"event_id": r.event_id, "anime_id": int(r.anime_id), "kind": r.kind, "ts": int(r.timestamp)}
+            for r in ordered.itertuples(index=False)]
+
+
 def user_rows(events: pd.DataFrame, genres_of: Callable[[int], list[str]]) -> dict[int, dict]:
     """user_id -> the ``user_features`` row after every event (of any kind).
 
     ``genre_affinity`` maps each genre the user met to the sum of :func:`decay_weight` over the
-    user's events on titles of that genre; ``events_30m`` counts the user's events within the session
-    window before (and including) their latest event.
+    user's events on titles of that genre; ``events_30m`` counts the user's events in the session
+    window as of their latest event (:func:`in_window`); ``recent`` lists their newest
+    :data:`config.registry.RECENT_EVENTS` events (``event_id, anime_id, kind, ts``), newest first,
+    equal times by event_id.
     """
     ev = _unique(events)
     out: dict[int, dict] = {}
@@ -72,6 +88,7 @@ def user_rows(events: pd.DataFrame, genres_of: Callable[[int], list[str]]) -> di
         last = int(ts.max())
         out[int(user_id)] = {"events": len(group), "clicks": int((group["kind"] == "click").sum()),
                              "last_event_at": last, "genre_affinity": affinity,
-                             f"events_{SESSION_WINDOW.name}": int((ts >= last - SESSION_WINDOW.minutes * 60_000).sum()),
-                             "session_at": last}
+                             f"events_{SESSION_WINDOW.name}": int(in_window(ts, last, SESSION_WINDOW).sum()),
+                             "session_at": last,
+                             "recent": newest(group[["event_id", "anime_id", "kind", "timestamp"]])}
     return out

@@ -22,7 +22,7 @@ from pathlib import Path
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
-from pyflink.table import DataTypes, Schema, StreamTableEnvironment
+from pyflink.table import Schema, StreamTableEnvironment
 
 from config import Settings, registry
 from config.registry import CTR_PRIOR_CLICKS, CTR_PRIOR_VIEWS, SESSION_WINDOW, TITLE_WINDOWS
@@ -53,7 +53,9 @@ def _configuration(settings: Settings, checkpoint: Path | None) -> Configuration
     config.set_string("execution.checkpointing.mode", "EXACTLY_ONCE")
     config.set_string("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION")
     config.set_string("state.checkpoints.num-retained", "2")
-    config.set_string("state.backend.type", "hashmap")
+    config.set_string("state.backend.type", settings.flink.state_backend)
+    if settings.flink.state_backend == "rocksdb":  # a checkpoint uploads the files written since the last one
+        config.set_string("execution.checkpointing.incremental", "true")
     # Chained operators hand records on without a defensive copy each (SQL operators and the sink never
     # keep a record they were handed: the sink buffers the Row the external conversion created for it).
     config.set_string("pipeline.object-reuse", "true")
@@ -79,7 +81,6 @@ def _table_config(t_env, settings: Settings, minibatch: bool) -> None:
     config = t_env.get_config()
     # State expires after dedup_hours unless a query's STATE_TTL hint keeps it longer (all-time totals).
     config.set("table.exec.state.ttl", f"{settings.flink.dedup_hours} h")
-    config.set("table.exec.source.idle-timeout", "2 s")  # an idle partition must not hold the watermark back
     on = minibatch and settings.flink.minibatch_ms > 0
     config.set("table.exec.mini-batch.enabled", str(on).lower())
     if on:
@@ -101,73 +102,72 @@ def source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
         event_id STRING, kind STRING, user_id INT, anime_id INT, `timestamp` BIGINT, rating INT,
         genres ARRAY<STRING>,
         ts AS TO_TIMESTAMP_LTZ(`timestamp`, 3),
-        pt AS PROCTIME(),
-        WATERMARK FOR ts AS ts - INTERVAL '{settings.flink.watermark_delay_ms / 1000:.3f}' SECOND
+        pt AS PROCTIME()
     ) WITH (
         'connector' = 'kafka', 'topic' = '{topics}',
         'properties.bootstrap.servers' = '{settings.kafka.bootstrap_servers}',
         'properties.group.id' = '{registry.STREAMING_GROUP}',
-        'properties.partition.discovery.interval.ms' = '30000',
+        'properties.partition.discovery.interval.ms' = '30000', 'properties.auto.offset.reset' = 'earliest',
         'scan.startup.mode' = '{startup}',
         'format' = 'json', 'json.ignore-parse-errors' = 'true', 'json.fail-on-missing-field' = 'false'
     )"""
 
 
 # Keep-first on event_id, in processing order: a repeat (a producer retry, a replay) is dropped.
-# Its event time goes on as each record's timestamp (``ts`` of the view ``e``); the column itself is unused.
-DEDUP = """SELECT event_id, kind, user_id, anime_id, `timestamp` AS ts_ms, rating, genres, ts AS event_time FROM (
+DEDUP = """SELECT event_id, kind, user_id, anime_id, `timestamp` AS ts_ms, rating, genres, ts FROM (
                SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY pt) AS rn FROM kafka_events)
            WHERE rn = 1"""
 
 
-def _interval(minutes: int) -> str:
-    return f"INTERVAL '{minutes // 60}' HOUR" if minutes % 60 == 0 else f"INTERVAL '{minutes}' MINUTE"
+# Java aggregate functions of ours (jars/flink/src), by the name the queries call them.
+FUNCTIONS = {"SLIDING_COUNT": "animerec.flink.SlidingCount", "DECAYED_SUM": "animerec.flink.DecayedSum",
+             "LATEST": "animerec.flink.Latest"}
+
+
+def _sliding(weight: str, window) -> str:
+    return f"SLIDING_COUNT(ts_ms, {weight}, {window.buckets}, CAST({window.bucket_ms} AS BIGINT))"
 
 
 # Each query names the sink (store/cassandra/sinks.py) it feeds and produces exactly its columns.
+# One aggregate per entity (title, user) computes all of that entity's features in one operator, so an
+# event touches each entity's state once and each entity's row is written once per flush.
 def queries() -> dict[str, str]:
     click = "CASE WHEN kind = 'click' THEN 1 ELSE 0 END"
     view = "CASE WHEN kind = 'view' THEN 1 ELSE 0 END"
-    decayed = (f"POWER(2.0, (CAST(ts_ms AS DOUBLE) - {registry.DECAY_ANCHOR_MS}) / "
-               f"{registry.GENRE_HALF_LIFE_DAYS * 86_400_000})")
-    out = {
+    windows = ",\n".join(f"{_sliding(click, w)} AS clicks_{w.name}, {_sliding(view, w)} AS views_{w.name}, "
+                         f"MAX(ts) AS window_at_{w.name}" for w in TITLE_WINDOWS)
+    return {
         "events": "SELECT event_id, kind, user_id, anime_id, rating, ts, pt AS written_at FROM e",
-        "user_events": "SELECT user_id, ts, event_id, kind, anime_id FROM e",
         "rating_upserts": "SELECT user_id, anime_id, rating, ts AS updated_at, ts_ms * 1000 AS write_us FROM e "
                           "WHERE kind = 'rating' AND rating IS NOT NULL",
         "rating_deletes": "SELECT ts_ms * 1000 AS write_us, user_id, anime_id FROM e "
                           "WHERE kind = 'rating' AND rating IS NULL",
-        "title_totals": f"""SELECT {KEEP} anime_id, CAST(SUM({click}) AS BIGINT) AS clicks,
+        "title_features": f"""SELECT {KEEP} anime_id, CAST(SUM({click}) AS BIGINT) AS clicks,
                 CAST(SUM({view}) AS BIGINT) AS `views`,
                 CAST((SUM({click}) + {CTR_PRIOR_CLICKS}) / (SUM({view}) + {CTR_PRIOR_VIEWS}) AS DOUBLE) AS ctr,
-                MAX(ts) AS last_event_at
+                MAX(ts) AS last_event_at,
+                {windows}
             FROM e WHERE kind <> 'rating' GROUP BY anime_id""",
-        "user_totals": f"""SELECT {KEEP} user_id, CAST(COUNT(*) AS BIGINT) AS events,
-                CAST(SUM({click}) AS BIGINT) AS clicks, MAX(ts) AS last_event_at
-            FROM e GROUP BY user_id""",
-        # One row per (user, genre of an event's title): the affinity map is written entry by entry.
-        "user_affinity": f"""SELECT {KEEP} genre, SUM(w) AS weight, user_id FROM (
-                SELECT user_id, genre, {decayed} AS w FROM e CROSS JOIN UNNEST(e.genres) AS g (genre)) AS e
-            GROUP BY user_id, genre""",
-        "user_session": f"""SELECT user_id,
-                CAST(COUNT(*) OVER w AS BIGINT) AS events_{SESSION_WINDOW.name}, ts AS session_at
-            FROM e WINDOW w AS (PARTITION BY user_id ORDER BY ts
-                                RANGE BETWEEN {_interval(SESSION_WINDOW.minutes)} PRECEDING AND CURRENT ROW)""",
+        "user_features": f"""SELECT user_id, events, clicks, last_event_at, genre_affinity,
+                events_{SESSION_WINDOW.name}, session_at, r.event_ids AS recent_event_ids,
+                r.anime_ids AS recent_anime_ids, r.kinds AS recent_kinds, r.times AS recent_at
+            FROM (SELECT {KEEP} user_id, CAST(COUNT(*) AS BIGINT) AS events,
+                    CAST(SUM({click}) AS BIGINT) AS clicks, MAX(ts) AS last_event_at,
+                    DECAYED_SUM(genres, ts_ms, CAST({registry.DECAY_ANCHOR_MS} AS BIGINT),
+                                CAST({int(registry.GENRE_HALF_LIFE_DAYS * 86_400_000)} AS BIGINT)) AS genre_affinity,
+                    {_sliding("1", SESSION_WINDOW)} AS events_{SESSION_WINDOW.name}, MAX(ts) AS session_at,
+                    LATEST(anime_id, kind, ts_ms, event_id, {registry.RECENT_EVENTS}) AS r
+                  FROM e GROUP BY user_id)""",
     }
-    for w in TITLE_WINDOWS:
-        out[f"title_window_{w.name}"] = f"""SELECT anime_id,
-                CAST(SUM({click}) OVER w AS BIGINT) AS clicks_{w.name},
-                CAST(SUM({view}) OVER w AS BIGINT) AS views_{w.name}, ts AS window_at_{w.name}
-            FROM e WHERE kind <> 'rating'
-            WINDOW w AS (PARTITION BY anime_id ORDER BY ts
-                         RANGE BETWEEN {_interval(w.minutes)} PRECEDING AND CURRENT ROW)"""
-    return out
 
 
 def plan_id(settings: Settings) -> str:
-    """A digest of everything that shapes the job's state: SQL, sinks' CQL, the settings the plan reads."""
+    """A digest of everything that shapes the job's state: SQL, sinks' CQL, the settings the plan reads
+    (whether aggregates run in mini-batches, not how long a batch is: that changes no state)."""
     parts = [source_ddl(settings), DEDUP, *queries().values(), *(SINKS[name].cql for name in sorted(SINKS)),
-             str(settings.flink.parallelism), str(settings.flink.minibatch_ms), str(settings.flink.dedup_hours)]
+             *(f"{name}={cls}" for name, cls in sorted(FUNCTIONS.items())),
+             str(settings.flink.parallelism), str(settings.flink.minibatch_ms > 0), str(settings.flink.dedup_hours),
+             settings.flink.state_backend]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
@@ -184,19 +184,19 @@ def _sink(settings: Settings, name: str):
 
 
 def build(t_env, settings: Settings, startup: str = "group-offsets") -> None:
-    """Add the job's topology to ``t_env``: one source, one dedup, then one SQL query and one sink per feature.
+    """Add the job's topology to ``t_env``: one source, one dedup, then one SQL query and one sink per table.
 
-    The deduplicated stream is translated first, without mini-batches (a processing-time mini-batch
-    would replace the events' watermarks with its own markers), and read back as the view ``e`` with
-    its event-time attribute and the source's per-partition watermarks; every query then shares it.
+    The deduplicated stream is translated first, without mini-batches, and read back as the view ``e``,
+    which every query then shares (one dedup, however many queries). Nothing in the plan uses event-time
+    watermarks: windows are counted in buckets of event time by the aggregates themselves, so an event
+    that arrives late still counts wherever its time falls inside a window.
     """
+    for name, cls in FUNCTIONS.items():
+        t_env.create_java_temporary_function(name, cls)
     _table_config(t_env, settings, minibatch=False)
     t_env.execute_sql(source_ddl(settings, startup))
     deduped = t_env.to_data_stream(t_env.sql_query(DEDUP))
-    schema = (Schema.new_builder()
-              .column_by_metadata("ts", DataTypes.TIMESTAMP_LTZ(3), "rowtime")
-              .column_by_expression("pt", "PROCTIME()")
-              .watermark("ts", "SOURCE_WATERMARK()").build())
+    schema = Schema.new_builder().column_by_expression("pt", "PROCTIME()").build()
     t_env.create_temporary_view("e", t_env.from_data_stream(deduped, schema))
     _table_config(t_env, settings, minibatch=True)
     for name, sql in queries().items():

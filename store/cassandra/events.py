@@ -4,19 +4,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from store.cassandra.session import CassandraSession
-from store.interfaces import EventStore, FeatureStore, from_ms, now_utc, to_ms, utc
+from config.registry import RECENT_EVENTS
+from store.interfaces import EventStore, FeatureStore, from_ms, newest_first, now_utc, to_ms, utc
 
 
 class CassandraEvents(EventStore):
     _db: CassandraSession
 
     def write_event(self, event: Mapping) -> None:
+        """The event row, and the event merged into the user's recent lists (read, merge, write: a tool's
+        and test's path; the streaming job keeps the lists in its state and writes them whole)."""
         ts = from_ms(event["timestamp"])
         self._db.write("INSERT INTO {events} (event_id, kind, user_id, anime_id, rating, ts, written_at) "
                        "VALUES (?,?,?,?,?,?,?)", event["event_id"], event["kind"], event["user_id"],
                        event["anime_id"], event.get("rating"), ts, now_utc())
-        self._db.write("INSERT INTO {user_events} (user_id, ts, event_id, kind, anime_id) VALUES (?,?,?,?,?)",
-                       event["user_id"], ts, event["event_id"], event["kind"], event["anime_id"])
+        recent = [e for e in self.recent_events(event["user_id"], RECENT_EVENTS) if e["event_id"] != event["event_id"]]
+        recent.append({"ts": utc(ts), "event_id": event["event_id"], "kind": event["kind"],
+                       "anime_id": event["anime_id"]})
+        recent = newest_first(recent)[:RECENT_EVENTS]
+        self._db.write(f"INSERT INTO {{user_features}} (user_id, {', '.join(self.RECENT_COLUMNS)}) VALUES (?,?,?,?,?)",
+                       event["user_id"], [e["event_id"] for e in recent], [e["anime_id"] for e in recent],
+                       [e["kind"] for e in recent], [e["ts"] for e in recent])
 
     def get_event(self, event_id: str) -> dict | None:
         row = self._db.one("SELECT event_id, kind, user_id, anime_id, rating, ts, written_at FROM {events} "
@@ -26,11 +34,12 @@ class CassandraEvents(EventStore):
         return row
 
     def recent_events(self, user_id: int, limit: int = 50) -> list[dict]:
-        rows = self._db.rows("SELECT ts, event_id, kind, anime_id FROM {user_events} WHERE user_id = ? LIMIT ?",
-                             user_id, limit)
-        for row in rows:
-            row["ts"] = utc(row["ts"])
-        return rows
+        row = self._db.one(f"SELECT {', '.join(self.RECENT_COLUMNS)} FROM {{user_features}} WHERE user_id = ?",
+                           user_id)
+        if row is None or not row["recent_event_ids"]:
+            return []
+        return [{"ts": utc(at), "event_id": event_id, "kind": kind, "anime_id": anime_id}
+                for event_id, anime_id, kind, at in zip(*(row[c] for c in self.RECENT_COLUMNS))][:limit]
 
 
 class CassandraFeatures(FeatureStore):

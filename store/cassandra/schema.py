@@ -40,26 +40,23 @@ TABLES_CQL = {
         CREATE TABLE IF NOT EXISTS {events} (
             event_id text PRIMARY KEY, kind text, user_id int, anime_id int, rating int,
             ts timestamp, written_at timestamp)""",
-    # A user's recent events, newest first.
-    Tables.USER_EVENTS: """
-        CREATE TABLE IF NOT EXISTS {user_events} (
-            user_id int, ts timestamp, event_id text, kind text, anime_id int,
-            PRIMARY KEY ((user_id), ts, event_id))
-        WITH CLUSTERING ORDER BY (ts DESC, event_id ASC)""",
     # Real-time features per title, written by the streaming job (absolute values from its state):
     # all-time counts and CTR, and counts in each sliding window as of the title's latest event
-    # (window_at_<w>); a window that ended before now - <w> is empty. See config.registry.TITLE_WINDOWS.
+    # (window_at_<w>); a window that ended before now - <w> is empty. See config.registry.Window.
     Tables.TITLE_FEATURES: """
         CREATE TABLE IF NOT EXISTS {title_features} (
             anime_id int PRIMARY KEY, clicks bigint, views bigint, ctr double, last_event_at timestamp,
             clicks_1h bigint, views_1h bigint, window_at_1h timestamp,
             clicks_24h bigint, views_24h bigint, window_at_24h timestamp)""",
     # Real-time features per user: all-time counts, the forward-decayed genre affinity
-    # (config.registry.GENRE_HALF_LIFE_DAYS) and events in the session window as of the latest event.
+    # (config.registry.GENRE_HALF_LIFE_DAYS), events in the session window as of the latest event, and
+    # the newest events (config.registry.RECENT_EVENTS), newest first, as parallel lists: id, title, kind, time.
     Tables.USER_FEATURES: """
         CREATE TABLE IF NOT EXISTS {user_features} (
             user_id int PRIMARY KEY, events bigint, clicks bigint, last_event_at timestamp,
-            genre_affinity map<text, double>, events_30m bigint, session_at timestamp)""",
+            genre_affinity map<text, double>, events_30m bigint, session_at timestamp,
+            recent_event_ids frozen<list<text>>, recent_anime_ids frozen<list<int>>,
+            recent_kinds frozen<list<text>>, recent_at frozen<list<timestamp>>)""",
     # Which build of each versioned list readers should use.
     Tables.LIST_VERSIONS: """
         CREATE TABLE IF NOT EXISTS {list_versions} (
@@ -95,6 +92,13 @@ TABLES_CQL = {
             params text, worker text, started_at timestamp, finished_at timestamp, version text,
             error text, log_tail list<text>,
             PRIMARY KEY ((queue), run_id)) WITH CLUSTERING ORDER BY (run_id ASC)""",
+}
+
+# Columns added to a table after it was first released: ``migrate`` adds those a keyspace lacks.
+ADDED_COLUMNS = {
+    Tables.USER_FEATURES: {"recent_event_ids": "frozen<list<text>>", "recent_anime_ids": "frozen<list<int>>",
+                           "recent_kinds": "frozen<list<text>>",
+                           "recent_at": "frozen<list<timestamp>>"},
 }
 
 # Partition key of each versioned table: (version, <one column>); drop_versions deletes by it.

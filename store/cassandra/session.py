@@ -147,6 +147,12 @@ class CassandraSession:
             return list(self._session.execute(SimpleStatement(self.cql(template, **values), fetch_size=fetch_size),
                                               timeout=timeout))
 
+    def table_columns(self, table: str) -> set[str]:
+        """The column names ``table`` (a :class:`config.registry.Tables` name) has in this keyspace."""
+        rows = self.rows("SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?",
+                         self.keyspace, table)
+        return {r["column_name"] for r in rows}
+
     # --- keyspace and lifecycle ---------------------------------------------------------------
     def use_keyspace(self) -> None:
         with unavailable_as_store_error("set keyspace"):

@@ -10,7 +10,7 @@ from store.cassandra.events import CassandraEvents, CassandraFeatures
 from store.cassandra.lists import CassandraLists
 from store.cassandra.ratings import CassandraRatings
 from store.cassandra.runs import CassandraLoadManifest, CassandraTrainingQueue
-from store.cassandra.schema import KEYSPACE_CQL, TABLES_CQL
+from store.cassandra.schema import ADDED_COLUMNS, KEYSPACE_CQL, TABLES_CQL
 from store.cassandra.session import CassandraSession
 from store.errors import StoreUnavailable
 from store.interfaces import Store
@@ -35,11 +35,16 @@ class CassandraStore(CassandraCatalog, CassandraRatings, CassandraEvents, Cassan
         self._db.close()
 
     def migrate(self) -> list[str]:
-        """Create the keyspace and every missing table; safe to run any number of times."""
+        """Create the keyspace, every missing table and every missing column; safe to run any number of times."""
         self._db.statement(KEYSPACE_CQL, timeout=60, replication_factor=self._settings.replication_factor)
         self._db.use_keyspace()
         for cql in TABLES_CQL.values():
             self._db.statement(cql, timeout=60)
+        for table, columns in ADDED_COLUMNS.items():
+            have = self._db.table_columns(table)
+            for name, cql_type in columns.items():
+                if name not in have:
+                    self._db.statement(f"ALTER TABLE {{{table}}} ADD {name} {cql_type}", timeout=60)
         self._db.wait_for_schema_agreement()
         return list(TABLES_CQL)
 

@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from config.registry import LIST_TABLES, pointer
+from config.registry import LIST_TABLES, RECENT_EVENTS, pointer
 from store.interfaces import (ANIME_COLUMNS, LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS, Store, from_ms, now_utc,
                               run_uuid, timeuuid_key, to_ms, utc)
 
@@ -210,10 +210,11 @@ class MemoryStore(Store):
                "anime_id": event["anime_id"], "rating": event.get("rating"), "ts": ts, "written_at": now_utc()}
         with self._lock:
             self._events[event["event_id"]] = row
-            # Newest first, equal times by event_id: the clustering order (ts DESC, event_id ASC).
-            self._user_events.setdefault(event["user_id"], _SortedRows()).put(
-                (-to_ms(ts), event["event_id"]),
-                {"ts": ts, "event_id": event["event_id"], "kind": event["kind"], "anime_id": event["anime_id"]})
+            # Newest first, equal times by event_id (store.interfaces.newest_first); the newest RECENT_EVENTS.
+            recent = self._user_events.setdefault(event["user_id"], _SortedRows())
+            recent.put((-to_ms(ts), event["event_id"]),
+                       {"ts": ts, "event_id": event["event_id"], "kind": event["kind"], "anime_id": event["anime_id"]})
+            del recent.keys[RECENT_EVENTS:], recent.rows[RECENT_EVENTS:]
 
     def get_event(self, event_id: str) -> dict | None:
         with self._lock:

@@ -1,11 +1,20 @@
-"""The streaming job's plan, without a JVM: each query feeds exactly its sink, and state is kept per plan."""
+"""The streaming job's plan, without a JVM: each query feeds exactly its sink, state is kept per plan, and the
+plain-Python definitions of windows and recent lists the integration test compares the job with."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from config import Settings
+from config.registry import RECENT_EVENTS, Window
 from store.cassandra.sinks import SINKS
 from streaming import job
+from streaming.definitions import in_window, newest
+
+JAVA_SOURCES = Path(__file__).resolve().parents[2] / "jars" / "flink" / "src" / "main" / "java"
 
 
 def test_every_sink_has_one_query_and_every_query_a_sink():
@@ -14,7 +23,7 @@ def test_every_sink_has_one_query_and_every_query_a_sink():
 
 def test_each_query_selects_its_sinks_columns_in_order():
     for name, sql in job.queries().items():
-        select = sql.split(" FROM ")[0] if "WINDOW" not in sql else sql.split("\n            FROM ")[0]
+        select = sql.split(" FROM ")[0].split("\n            FROM ")[0]
         at = 0
         for column in SINKS[name].columns:  # each found after the one before it
             found = re.compile(rf"\b{column}\b").search(select, at)
@@ -24,10 +33,40 @@ def test_each_query_selects_its_sinks_columns_in_order():
 
 def test_a_changed_plan_gets_its_own_checkpoints(tmp_path):
     base = Settings(run_dir=tmp_path)
-    changed = Settings(run_dir=tmp_path, flink={"minibatch_ms": base.flink.minibatch_ms + 100})
+    changed = Settings(run_dir=tmp_path, flink={"state_backend": "rocksdb"})
     assert job.plan_id(base) == job.plan_id(Settings(run_dir=tmp_path))
     assert job.checkpoint_dir(base) != job.checkpoint_dir(changed)
     (job.checkpoint_dir(base) / "some-job" / "chk-3").mkdir(parents=True)
     (job.checkpoint_dir(base) / "some-job" / "chk-3" / "_metadata").write_text("x")
     assert job.latest_checkpoint(base) is not None
     assert job.latest_checkpoint(changed) is None  # never restored into a plan it does not fit
+    longer_batches = Settings(run_dir=tmp_path, flink={"minibatch_ms": base.flink.minibatch_ms + 100})
+    assert job.checkpoint_dir(longer_batches) == job.checkpoint_dir(base)  # the same state, emitted less often
+
+
+def test_every_function_the_queries_call_is_registered_and_has_its_java_source():
+    sql = "\n".join(job.queries().values())
+    called = set(re.findall(r"\b([A-Z_]{4,})\(", sql)) - {"CAST", "CASE", "SUM", "MAX", "COUNT", "STATE_TTL"}
+    assert called == set(job.FUNCTIONS)
+    for cls in job.FUNCTIONS.values():
+        assert (JAVA_SOURCES / f"{cls.replace('.', '/')}.java").exists(), cls
+
+
+def test_a_window_counts_the_last_buckets_up_to_the_latest_event():
+    hour = Window("1h", 60)                       # 60 buckets of one minute
+    latest = 10 * 3_600_000 + 30 * 60_000 + 5_000  # 10:30:05
+    ts = np.array([latest, latest - 59 * 60_000,   # the latest event; the oldest minute still in
+                   10 * 3_600_000 + 30 * 60_000 - 59 * 60_000 - 1,  # the last millisecond before that minute
+                   latest - 3_600_000])            # an hour before
+    assert in_window(ts, latest, hour).tolist() == [True, True, False, False]
+
+
+def test_recent_is_newest_first_equal_times_by_event_id_and_capped():
+    n = RECENT_EVENTS + 5
+    events = pd.DataFrame({"event_id": [f"e{i:03d}" for i in range(n)] + ["b", "a"],
+                           "anime_id": list(range(n)) + [7, 8], "kind": ["view"] * (n + 2),
+                           "timestamp": list(range(n)) + [10_000, 10_000]})
+    recent = newest(events)
+    assert len(recent) == RECENT_EVENTS
+    assert [e["event_id"] for e in recent[:3]] == ["a", "b", f"e{n - 1:03d}"]
+    assert recent[-1]["event_id"] == f"e{n - RECENT_EVENTS + 2:03d}"

@@ -177,8 +177,15 @@ public class UpsertSink extends RichSinkFunction<Row> implements CheckpointedFun
         return values;
     }
 
-    /** Flink's SQL types to the driver's: timestamps become java.util.Date. */
+    /** Flink's SQL types to the driver's: timestamps become java.util.Date, arrays lists (of converted elements). */
     private static Object cql(Object value) {
+        if (value instanceof Object[]) {
+            List<Object> list = new ArrayList<>();
+            for (Object element : (Object[]) value) {
+                list.add(cql(element));
+            }
+            return list;
+        }
         if (value instanceof Instant) {
             return Date.from((Instant) value);
         }
