@@ -15,7 +15,9 @@ from evaluation.data import (Split, load_anime, load_ratings, read_user_ids,
 from evaluation.harness import EvaluationConfig, global_mean_reference, pick_sample_user, run_all
 from evaluation.models import MODELS, Recommender, resolve_model
 from evaluation.models.pipeline import Pipeline
+from evaluation import time_split
 from evaluation.report import RunInfo, print_summary, write_report
+from training.runs import inputs_from_files
 
 log = logging.getLogger("evaluation")
 
@@ -64,6 +66,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--liked-threshold", type=int, default=8, help="held-out score counted as 'liked'")
     parser.add_argument("--no-tune", action="store_true", help="skip validation grid searches, use defaults")
     parser.add_argument("--tuning-users", type=_positive_int, default=1500, help="validation users per tuning fit")
+    parser.add_argument("--no-time-split", action="store_true",
+                        help="skip the ranker's time-split run with and without real-time features (Spark, minutes)")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
@@ -147,5 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print_summary(results, config.ks)
     report = write_report(args.out, results, info, names)
+    if not args.no_time_split:
+        ratings, catalog = inputs_from_files(settings, args.ratings, args.anime, args.synopsis)
+        timed = time_split.run(ratings, catalog, settings)
+        time_split.write(args.out, timed, report)
+        print("\n" + time_split.markdown(timed))
     print(f"\nwrote {args.out / 'metrics.json'} and {report} ({info.config['total_seconds']} s)")
     return 0

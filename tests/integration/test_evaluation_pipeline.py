@@ -22,4 +22,7 @@ def test_pipeline_is_evaluated_by_the_serving_code_and_beats_popularity(settings
     pipeline, popularity = report["models"]["pipeline"], report["models"]["popularity"]
     assert pipeline["n_users"] == popularity["n_users"] > 200
     assert pipeline["metrics"]["ndcg@10"] > popularity["metrics"]["ndcg@10"] + 0.1
-    assert (tmp_path / "out" / "report.md").exists()
+    # The last section: the ranker on a time split, with and without its real-time features.
+    timed = json.loads((tmp_path / "out" / "time_split.json").read_text())["metrics"]["ablation"]
+    assert all(0.0 < arm["ndcg@10"] <= 1.0 and 0.0 < arm["auc"] <= 1.0 for arm in timed.values())
+    assert "without real-time features (ablation)" in (tmp_path / "out" / "report.md").read_text()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluation import time_split
 from evaluation.cli import main
 from evaluation.models import BASELINES
 from evaluation.synthetic import catalog_for, clustered_interactions
@@ -28,7 +29,7 @@ def test_module_entry_point_writes_metrics_report_and_plots(kaggle_files, tmp_pa
     out = tmp_path / "report"
     # what `python -m evaluation ...` runs, without paying for a second interpreter
     monkeypatch.setattr(sys, "argv", ["evaluation", "--ratings", str(ratings), "--anime", str(anime),
-                                      "--out", str(out), "--tuning-users", "40", "--models", ",".join(BASELINES)])
+                                      "--out", str(out), "--tuning-users", "40", "--no-time-split", "--models", ",".join(BASELINES)])
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_module("evaluation", run_name="__main__", alter_sys=True)
     assert exit_info.value.code == 0
@@ -51,7 +52,7 @@ def test_options_select_models_cutoffs_and_users(kaggle_files, tmp_path, capsys)
     users_file = tmp_path / "users.txt"
     users_file.write_text("1\n2\n3\n")
     out = tmp_path / "small"
-    assert main(["--ratings", str(ratings), "--anime", str(anime), "--out", str(out), "--models",
+    assert main(["--ratings", str(ratings), "--anime", str(anime), "--out", str(out), "--no-time-split", "--models",
                  "popularity,evaluation.models.item_knn:ItemKNN", "--k", "3,7", "--eval-users", str(users_file),
                  "--no-tune", "--seed", "5"]) == 0
     payload = json.loads((out / "metrics.json").read_text())
@@ -73,3 +74,15 @@ def test_bad_arguments_exit_with_an_error(kaggle_files, tmp_path):
             main(["--ratings", str(ratings), "--anime", str(anime), "--out", str(tmp_path), *bad])
         assert exit_info.value.code == 2
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_the_time_split_section_reports_both_arms_of_the_ablation():
+    result = {"data": {"ratings": 1000, "users": 40, "events_replayed": 2400}, "train_seconds": 12.5,
+              "metrics": {"training_users": 30, "validation_users": 10, "samples": 9000,
+                          "validation_ndcg@10_recall_order": 0.41,
+                          "ablation": {"with_realtime": {"auc": 0.71, "ndcg@10": 0.43},
+                                       "without_realtime": {"auc": 0.69, "ndcg@10": 0.42}}}}
+    table = time_split.markdown(result)
+    assert "| ranker with real-time features | 0.7100 | 0.4300 |" in table
+    assert "| ranker without real-time features (ablation) | 0.6900 | 0.4200 |" in table
+    assert "| recall merge's own order | – | 0.4100 |" in table
