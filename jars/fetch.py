@@ -23,6 +23,11 @@ def _sources(component: str) -> list[Path]:
     return sorted((JARS_DIR / component / "src").rglob("*.java"))
 
 
+def class_source(component: str, class_name: str) -> str:
+    """The Java source of one of our classes (``animerec.flink.SlidingCount``) built into ``component``."""
+    return (JARS_DIR / component / "src" / "main" / "java" / f"{class_name.replace('.', '/')}.java").read_text()
+
+
 def _pom_hash(component: str) -> str:
     digest = hashlib.sha256((JARS_DIR / component / "pom.xml").read_bytes())
     for source in _sources(component):

@@ -162,10 +162,11 @@ def queries() -> dict[str, str]:
 
 
 def plan_id(settings: Settings) -> str:
-    """A digest of everything that shapes the job's state: SQL, sinks' CQL, the settings the plan reads
-    (whether aggregates run in mini-batches, not how long a batch is: that changes no state)."""
+    """A digest of everything that shapes the job's state: SQL, sinks' CQL, the aggregate functions' Java
+    sources (their accumulators are state), the settings the plan reads (whether aggregates run in
+    mini-batches, not how long a batch is: that changes no state)."""
     parts = [source_ddl(settings), DEDUP, *queries().values(), *(SINKS[name].cql for name in sorted(SINKS)),
-             *(f"{name}={cls}" for name, cls in sorted(FUNCTIONS.items())),
+             *(f"{name}={fetch.class_source('flink', cls)}" for name, cls in sorted(FUNCTIONS.items())),
              str(settings.flink.parallelism), str(settings.flink.minibatch_ms > 0), str(settings.flink.dedup_hours),
              settings.flink.state_backend]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]

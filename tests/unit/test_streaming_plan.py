@@ -52,6 +52,14 @@ def test_every_function_the_queries_call_is_registered_and_has_its_java_source()
         assert (JAVA_SOURCES / f"{cls.replace('.', '/')}.java").exists(), cls
 
 
+def test_a_changed_aggregate_function_is_a_changed_plan(tmp_path, monkeypatch):
+    settings = Settings(run_dir=tmp_path)
+    before = job.plan_id(settings)
+    source = job.fetch.class_source
+    monkeypatch.setattr(job.fetch, "class_source", lambda component, cls: source(component, cls) + "// changed")
+    assert job.plan_id(settings) != before   # an accumulator's layout is state: never restored into another
+
+
 def test_a_window_counts_the_last_buckets_up_to_the_latest_event():
     hour = Window("1h", 60)                       # 60 buckets of one minute
     latest = 10 * 3_600_000 + 30 * 60_000 + 5_000  # 10:30:05
