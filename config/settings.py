@@ -77,7 +77,7 @@ class FlinkSettings(Section):
         15_000, ge=100, description="how often state and Kafka offsets are checkpointed: a restart re-reads at most "
                                     "this much of the topics; a full heap snapshot each time costs CPU (5 s: "
                                     "~16k events/s steady on 2 cores, 15 s: ~23k)")
-    minibatch_ms: int = Field(100, ge=0, description="aggregates emit at most this often (0 = every event)")
+    minibatch_ms: int = Field(50, ge=0, description="aggregates emit at most this often (0 = every event)")
     sink_flush_ms: int = Field(100, ge=10, description="Cassandra sinks flush their batches this often")
     sink_batch_rows: int = Field(100, ge=1, description="rows per UNLOGGED batch a sink sends")
     sink_in_flight: int = Field(16, ge=1, description="batches a sink has in flight at once")
