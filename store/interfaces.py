@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from config.registry import SESSION_WINDOW, TITLE_WINDOWS
+from config.registry import RECENT_EVENTS, SESSION_WINDOW, TITLE_WINDOWS
 
 ANIME_COLUMNS = ("anime_id", "name", "genres", "type", "episodes", "rating", "members")
 LOAD_RUN_COLUMNS = ("dataset", "run_id", "file_name", "sha256", "status", "rows_read", "rows_loaded",
@@ -171,7 +171,7 @@ class EventStore(ABC):
         """``{event_id, kind, user_id, anime_id, rating, ts, written_at}``; None when unknown."""
 
     @abstractmethod
-    def recent_events(self, user_id: int, limit: int = 50) -> list[dict]:
+    def recent_events(self, user_id: int, limit: int = RECENT_EVENTS) -> list[dict]:
         """``{ts, event_id, kind, anime_id}`` of one user, newest first (equal times by event_id), at most
         ``limit`` and :data:`config.registry.RECENT_EVENTS`."""
 

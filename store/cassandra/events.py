@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from store.cassandra.session import CassandraSession
 from config.registry import RECENT_EVENTS
+from store.cassandra.session import CassandraSession
 from store.interfaces import EventStore, FeatureStore, from_ms, newest_first, now_utc, to_ms, utc
 
 
@@ -33,7 +33,7 @@ class CassandraEvents(EventStore):
             row["ts"], row["written_at"] = utc(row["ts"]), utc(row["written_at"])
         return row
 
-    def recent_events(self, user_id: int, limit: int = 50) -> list[dict]:
+    def recent_events(self, user_id: int, limit: int = RECENT_EVENTS) -> list[dict]:
         row = self._db.one(f"SELECT {', '.join(self.RECENT_COLUMNS)} FROM {{user_features}} WHERE user_id = ?",
                            user_id)
         if row is None or not row["recent_event_ids"]:

@@ -221,7 +221,7 @@ class MemoryStore(Store):
             row = self._events.get(event_id)
             return dict(row) if row else None
 
-    def recent_events(self, user_id: int, limit: int = 50) -> list[dict]:
+    def recent_events(self, user_id: int, limit: int = RECENT_EVENTS) -> list[dict]:
         with self._lock:
             part = self._user_events.get(user_id)
             return [dict(r) for r in part.rows[:limit]] if part else []
