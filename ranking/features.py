@@ -13,12 +13,14 @@ import numpy as np
 
 from config import registry
 from ranking.catalog import TYPES, Catalog
-from ranking.realtime import VECTOR, title_vector
+from ranking.realtime import NEVER_HOURS, USER_VECTOR, VECTOR, activity_vector, affinity_shares, title_vector
 
 ITEM_SCALARS = ("item_members", "item_rating", "item_has_rating", "item_episodes")
 USER_SCALARS = ("user_titles", "user_mean_score", "user_score_spread", "user_unscored_share")
 CROSSES = ("cross_genre_match", "cross_episode_gap")
-REALTIME = tuple(f"rt_{name}" for name in VECTOR)
+TITLE_REALTIME = tuple(f"rt_{name}" for name in VECTOR)
+USER_REALTIME = (*(f"rt_user_{name}" for name in USER_VECTOR), "rt_affinity_match")
+REALTIME = (*TITLE_REALTIME, *USER_REALTIME)
 EPISODES_COLUMN = ITEM_SCALARS.index("item_episodes")
 
 
@@ -29,6 +31,7 @@ class FeatureSchema:
     genres: tuple[str, ...]
     types: tuple[str, ...] = TYPES
     sources: tuple[str, ...] = registry.SOURCE_NAMES
+    realtime: tuple[str, ...] = REALTIME   # the real-time columns it has (of REALTIME, in that order)
 
     @classmethod
     def for_catalog(cls, catalog: Catalog) -> "FeatureSchema":
@@ -36,7 +39,13 @@ class FeatureSchema:
 
     @classmethod
     def from_dict(cls, data: dict) -> "FeatureSchema":
-        schema = cls(genres=tuple(data["genres"]), types=tuple(data["types"]), sources=tuple(data["sources"]))
+        # versions saved before the per-user columns have the title ones only
+        realtime = tuple(data.get("realtime", TITLE_REALTIME))
+        unknown = [n for n in realtime if n not in REALTIME]
+        if unknown:
+            raise ValueError(f"unknown real-time feature(s) in the saved schema: {', '.join(unknown)}")
+        schema = cls(genres=tuple(data["genres"]), types=tuple(data["types"]), sources=tuple(data["sources"]),
+                     realtime=realtime)
         if data.get("names") is not None and list(data["names"]) != schema.names:
             raise ValueError("the saved feature names do not match the schema's vocabularies")
         return schema
@@ -52,7 +61,7 @@ class FeatureSchema:
     def names(self) -> list[str]:
         return [*self.item_names, *USER_SCALARS, *CROSSES, "recall_fused",
                 *(registry.SOURCE[s].feature if s in registry.SOURCE else f"source_{s}" for s in self.sources),
-                "recall_source_count", *REALTIME]
+                "recall_source_count", *self.realtime]
 
     @property
     def width(self) -> int:
@@ -141,7 +150,8 @@ def recall_signals(candidates: list[dict], sources: tuple[str, ...]) -> np.ndarr
 
 
 def realtime_block(vectors: dict[int, tuple[float, ...]], ids) -> np.ndarray:
-    """The :data:`REALTIME` columns: log-scaled counts, CTR, log trending (a title without events: its defaults)."""
+    """The :data:`TITLE_REALTIME` columns: log-scaled counts, CTR, log trending (a title without events: its
+    defaults)."""
     default = title_vector(None, 0)
     raw = np.array([vectors.get(int(a), default) for a in ids], dtype=np.float32).reshape(-1, len(VECTOR))
     counts = [VECTOR.index(c) for c in ("clicks", "views", "clicks_24h", "views_24h")]
@@ -151,10 +161,29 @@ def realtime_block(vectors: dict[int, tuple[float, ...]], ids) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class UserMoment:
+    """A user's ``user_features`` row (None: no events yet) and the moment the features are taken at."""
+
+    row: dict | None = None
+    now_ms: int = 0
+
+
+def user_realtime_block(moment: UserMoment, genres: np.ndarray, schema: FeatureSchema) -> np.ndarray:
+    """The :data:`USER_REALTIME` columns: log-scaled counts, log hours since the user's last event, and per
+    candidate (``genres``: its genre rows) the share of the user's decayed genre affinity its genres hold."""
+    events, clicks, hours, session = activity_vector(moment.row, moment.now_ms)
+    scalars = np.array([np.log1p(events) / 8.0, np.log1p(clicks) / 8.0, np.log1p(hours) / np.log1p(NEVER_HOURS),
+                        np.log1p(session) / 3.0], dtype=np.float32)
+    match = genres @ affinity_shares(moment.row, schema.genres)
+    return np.concatenate([np.broadcast_to(scalars, (len(genres), len(scalars))), match[:, None]], axis=1)
+
+
 def build_features(items: ItemFeatures, profile: UserProfile, candidates: list[dict],
-                   vectors: dict[int, tuple[float, ...]]) -> np.ndarray:
+                   vectors: dict[int, tuple[float, ...]], user: UserMoment = UserMoment()) -> np.ndarray:
     """(n_candidates, schema.width): item features, user scale, user x item crosses, recall signals, real-time
-    title features (``vectors``: anime_id -> :func:`ranking.realtime.title_vector`)."""
+    title features (``vectors``: anime_id -> :func:`ranking.realtime.title_vector`) and real-time user features
+    (``user``), the latter two as far as the schema has them."""
     ids = [c["anime_id"] for c in candidates]
     rows = items.catalog.rows_of(ids)
     item = items.matrix[rows]
@@ -163,7 +192,9 @@ def build_features(items: ItemFeatures, profile: UserProfile, candidates: list[d
     genre_match = (genres @ affinity) / np.maximum(genres.sum(axis=1), 1.0)
     episode_gap = (np.abs(item[:, EPISODES_COLUMN] - user_episodes) if user_episodes >= 0
                    else np.full(len(rows), 0.5, dtype=np.float32))
-    realtime = realtime_block(vectors, ids)
+    realtime = np.concatenate([realtime_block(vectors, ids), user_realtime_block(user, genres, items.schema)], axis=1)
+    kept = [REALTIME.index(n) for n in items.schema.realtime]
     return np.concatenate([item, np.broadcast_to(user_scalars, (len(rows), len(USER_SCALARS))),
                            np.stack([genre_match, episode_gap], axis=1),
-                           recall_signals(candidates, items.schema.sources), realtime], axis=1).astype(np.float32)
+                           recall_signals(candidates, items.schema.sources), realtime[:, kept]],
+                          axis=1).astype(np.float32)

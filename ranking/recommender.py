@@ -15,7 +15,7 @@ import numpy as np
 
 import recall
 from ranking.catalog import Catalog
-from ranking.features import FeatureSchema, ItemFeatures, UserProfile, build_features
+from ranking.features import FeatureSchema, ItemFeatures, UserMoment, UserProfile, build_features
 from ranking.model import Scorer
 from ranking.realtime import RealtimeCounts, title_vector
 from ranking.registry import ModelRegistry, RankerVersion
@@ -32,8 +32,8 @@ class Recommender:
         """Scores with ``ranker`` when given, else with the registry's active version (reloaded as it changes).
 
         Without either, candidates keep their recall order and features follow the catalog's
-        own vocabularies (what training uses). ``realtime``: where click/view counts come from
-        (default: the store, per request).
+        own vocabularies (what training uses). ``realtime``: where the real-time title and user
+        features come from (default: the store, per request).
         """
         self.store = store
         self.realtime = realtime
@@ -103,11 +103,12 @@ class Recommender:
         profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in self.store.user_ratings(user_id))
         ids = [c["anime_id"] for c in candidates]
         if self.realtime is not None:
-            vectors = self.realtime.vectors(ids)
+            vectors, user = self.realtime.vectors(ids), UserMoment(*self.realtime.user(user_id))
         else:
             now_ms = int(time.time() * 1000)
             vectors = {a: title_vector(r, now_ms) for a, r in self.store.title_features(ids).items()}
-        return build_features(items or self._view[0], profile, candidates, vectors)
+            user = UserMoment(self.store.user_features(user_id), now_ms)
+        return build_features(items or self._view[0], profile, candidates, vectors, user)
 
     def _scores(self, view, user_id: int, candidates: list[dict]) -> np.ndarray | None:
         items, scorer, _ = view

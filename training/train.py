@@ -6,14 +6,15 @@
    own code, in memory); titles watched in [T1, T2) are the training labels, those from T2
    on (the last 15 %) the validation labels -- later than anything the model learned from.
 2. For sampled users, the serving pipeline (:class:`ranking.recommender.Recommender`) recalls
-   candidates and builds their features exactly as at serving; the real-time title features
-   are those the streaming job would have held at T1 (training) or T2 (validation), computed
-   from the stream before that moment (:mod:`streaming.definitions`): no future leaks in.
+   candidates and builds their features exactly as at serving; the real-time title and user
+   features are those the streaming job would have held at T1 (training) or T2 (validation),
+   computed from the stream before that moment (:mod:`streaming.definitions`): no future leaks in.
 3. Training refuses a feature that is constant in its training set (it cannot learn from it, and
    normalising it divides by ~0): vocabulary columns (a genre, type or source no candidate has)
    leave the schema; any other constant feature is an error naming it.
 4. A Keras model is fitted; validation measures AUC and NDCG@10 against the recall merge's own
-   order, and an ablation fits the same model without the real-time columns.
+   order, and ablations fit the same model without the real-time user columns, and without any
+   real-time column.
 5. The model is saved with its feature schema (names, vocabularies) and normalisation.
 """
 from __future__ import annotations
@@ -27,14 +28,14 @@ from sklearn.metrics import roc_auc_score
 
 from batch.spark import spark_session
 from config import Settings
-from ingest.replay import Clock, replay_events
+from ingest.replay import Clock, genre_lookup, replay_events
 from ranking.catalog import Catalog
-from ranking.features import REALTIME, FeatureSchema
+from ranking.features import USER_REALTIME, FeatureSchema
 from ranking.model import Scorer, build_model
 from ranking.realtime import FrozenFeatures
 from ranking.recommender import Recommender
 from ranking.registry import ModelRegistry
-from streaming.definitions import title_rows
+from streaming.definitions import title_rows, user_rows
 from training.offline import build_offline_store
 
 log = logging.getLogger("animerec.training")
@@ -90,7 +91,7 @@ def narrowed_schema(schema: FeatureSchema, x: np.ndarray) -> tuple[FeatureSchema
             for vocab, prefix in (("genres", "genre_"), ("types", "type_"))}
     source_column = {s: n for s, n in zip(schema.sources, schema.names[schema.names.index("recall_fused") + 1:])}
     keep["sources"] = tuple(s for s in schema.sources if source_column[s] not in constant)
-    narrowed = FeatureSchema(**keep)
+    narrowed = FeatureSchema(**keep, realtime=schema.realtime)
     vocabulary = {f"genre_{g}" for g in schema.genres} | {f"type_{t}" for t in schema.types} | set(source_column.values())
     return narrowed, sorted(constant - vocabulary, key=schema.names.index)
 
@@ -118,8 +119,10 @@ def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels:
     recommender.realtime = val_features
     xv, yv, n_relevant = candidate_samples(recommender, held, val_users)
     x_train, y_train = np.concatenate(xs), np.concatenate(ys)
-    realtime = [schema.names.index(n) for n in REALTIME]
+    realtime = [schema.names.index(n) for n in schema.realtime]
+    user_realtime = [schema.names.index(n) for n in schema.realtime if n in USER_REALTIME]
     without = [j for j in range(schema.width) if j not in realtime]
+    title_only = [j for j in range(schema.width) if j not in user_realtime]
 
     def fitted(columns):
         model = build_model(len(columns), x_train[:, columns])
@@ -132,6 +135,7 @@ def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels:
 
     model, val_scores = fitted(list(range(schema.width)))
     _, ablated = fitted(without)
+    _, titles_only = fitted(title_only)
     recall_order = [-np.arange(len(y), dtype=np.float32) for y in yv]
     y_val = np.concatenate(yv)
     metrics = {"split": "time", "validation_users": len(xv), "training_users": len(xs),
@@ -141,9 +145,18 @@ def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels:
                "validation_ndcg@10_recall_order": mean_ndcg(recall_order, yv, n_relevant),
                "ablation": {"with_realtime": {"auc": _auc(np.concatenate(val_scores), y_val),
                                               "ndcg@10": mean_ndcg(val_scores, yv, n_relevant)},
+                            "title_realtime_only": {"auc": _auc(np.concatenate(titles_only), y_val),
+                                                    "ndcg@10": mean_ndcg(titles_only, yv, n_relevant)},
                             "without_realtime": {"auc": _auc(np.concatenate(ablated), y_val),
                                                  "ndcg@10": mean_ndcg(ablated, yv, n_relevant)}}}
     return model, metrics
+
+
+def frozen_features(events: pd.DataFrame, at_ms: int, users, genres_of) -> FrozenFeatures:
+    """The real-time features as the streaming job held them at ``at_ms``: every title's, and those of ``users``,
+    from the events before that moment."""
+    before = events[events["timestamp"] < at_ms]
+    return FrozenFeatures(title_rows(before), at_ms, user_rows(before[before["user_id"].isin(set(users))], genres_of))
 
 
 def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -172,8 +185,10 @@ def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings
     for event in recent.groupby("user_id").tail(50).to_dict("records"):  # what the 'recent' source reads
         store.write_event({**event, "rating": None if pd.isna(event["rating"]) else int(event["rating"])})
     recommender = Recommender(store, Catalog.from_rows(catalog_frame.to_dict("records")))
-    model, metrics = fit_ranker(recommender, train_labels, val_labels, FrozenFeatures(title_rows(events, t1), t1),
-                                FrozenFeatures(title_rows(events, t2), t2), knobs.max_users, knobs.epochs, knobs.seed)
+    model, metrics = fit_ranker(recommender, train_labels, val_labels,
+                                frozen_features(events, t1, train_labels["user_id"], genre_lookup(catalog_frame)),
+                                frozen_features(events, t2, val_labels["user_id"], genre_lookup(catalog_frame)),
+                                knobs.max_users, knobs.epochs, knobs.seed)
     result = {"data": {"source": source_name, "ratings": int(len(ratings)), "users": int(ratings.user_id.nunique()),
                        "recall_sources": list(knobs.sources), "events_replayed": int(len(events)),
                        "split": {"train_from_ms": t1, "validate_from_ms": t2}},

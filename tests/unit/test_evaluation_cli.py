@@ -76,13 +76,15 @@ def test_bad_arguments_exit_with_an_error(kaggle_files, tmp_path):
     assert not (tmp_path / "metrics.json").exists()
 
 
-def test_the_time_split_section_reports_both_arms_of_the_ablation():
+def test_the_time_split_section_reports_every_arm_of_the_ablation():
     result = {"data": {"ratings": 1000, "users": 40, "events_replayed": 2400}, "train_seconds": 12.5,
               "metrics": {"training_users": 30, "validation_users": 10, "samples": 9000,
                           "validation_ndcg@10_recall_order": 0.41,
                           "ablation": {"with_realtime": {"auc": 0.71, "ndcg@10": 0.43},
+                                       "title_realtime_only": {"auc": 0.70, "ndcg@10": 0.425},
                                        "without_realtime": {"auc": 0.69, "ndcg@10": 0.42}}}}
     table = time_split.markdown(result)
     assert "| ranker with real-time features | 0.7100 | 0.4300 |" in table
+    assert "| ranker with real-time title features only (ablation) | 0.7000 | 0.4250 |" in table
     assert "| ranker without real-time features (ablation) | 0.6900 | 0.4200 |" in table
     assert "| recall merge's own order | – | 0.4100 |" in table

@@ -90,6 +90,34 @@ def test_schema_survives_json_and_rejects_names_that_do_not_match(catalog):
         FeatureSchema.from_dict(tampered)
 
 
+def test_a_version_saved_before_user_features_keeps_its_title_columns_only(catalog):
+    from ranking.features import TITLE_REALTIME, USER_REALTIME
+    old = FeatureSchema.for_catalog(catalog).to_dict()
+    old.pop("realtime")
+    old["names"] = [n for n in old["names"] if n not in USER_REALTIME]
+    schema = FeatureSchema.from_dict(old)
+    assert schema.realtime == TITLE_REALTIME
+    x = build_features(ItemFeatures(catalog, schema), UserProfile(), _candidates([1, 2]), {})
+    assert x.shape == (2, len(old["names"]))
+
+
+def test_user_features_follow_the_users_recent_taste_and_session(items):
+    now = 10 * 3_600_000
+    row = {"events": 12, "clicks": 3, "last_event_at": now - 60_000, "session_at": now - 60_000, "events_30m": 4,
+           "genre_affinity": {"Action": 3.0, "Comedy": 1.0}}
+    from ranking.features import UserMoment
+    names = items.schema.names
+    x = build_features(items, UserProfile(), _candidates([4, 2, 3]), {}, UserMoment(row, now))
+    match = names.index("rt_affinity_match")
+    assert x[:, match].tolist() == pytest.approx([0.75, 0.25, 0.0])     # Action, Comedy, no genre
+    later = build_features(items, UserProfile(), _candidates([4]), {}, UserMoment(row, now + 3_600_000))
+    assert x[0, names.index("rt_user_session_events")] > 0 and later[0, names.index("rt_user_session_events")] == 0
+    assert later[0, names.index("rt_user_hours_since_last")] > x[0, names.index("rt_user_hours_since_last")]
+    assert later[0, match] == pytest.approx(0.75)    # shares of a forward-decayed sum need no clock
+    newcomer = build_features(items, UserProfile(), _candidates([4]), {}, UserMoment(None, now))
+    assert newcomer[0, match] == 0 and newcomer[0, names.index("rt_user_hours_since_last")] == pytest.approx(1.0)
+
+
 def _tiny_model(n_features):
     from ranking.model import build_model
     return build_model(n_features, np.random.default_rng(0).normal(size=(16, n_features)).astype(np.float32))
@@ -159,7 +187,11 @@ def _fit(recommender, held_out, realtime=True, **kw):
                 "clicks_24h": int(rng.integers(0, 5)), "views_24h": int(rng.integers(0, 20)), "window_at_24h": 1_000,
                 "clicks_1h": int(rng.integers(0, 2)), "views_1h": int(rng.integers(0, 3)), "window_at_1h": 1_000}
             for a in range(1, 201)}
-    features = FrozenFeatures(rows if realtime else {}, 1_000)
+    users = {u: {"events": int(rng.integers(1, 80)), "clicks": int(rng.integers(0, 20)),
+                 "last_event_at": int(rng.integers(0, 1_000)), "session_at": 990, "events_30m": int(rng.integers(0, 4)),
+                 "genre_affinity": {"Action": float(rng.uniform(0, 3)), "Romance": float(rng.uniform(0, 3))}}
+             for u in range(1, 151)}
+    features = FrozenFeatures(rows if realtime else {}, 1_000, users if realtime else {})
     train = held_out[held_out["user_id"] <= 100]
     return fit_ranker(recommender, train, held_out[held_out["user_id"] > 100], features, features, **kw)
 
@@ -170,7 +202,7 @@ def test_ranker_learns_what_recall_order_misses():
     _, metrics = _fit(Recommender(store, catalog), held_out, max_users=150, epochs=8, seed=0)
     assert metrics["validation_ndcg@10_ranker"] > metrics["validation_ndcg@10_recall_order"] + 0.1
     assert metrics["validation_auc"] > 0.7
-    assert set(metrics["ablation"]) == {"with_realtime", "without_realtime"}
+    assert set(metrics["ablation"]) == {"with_realtime", "title_realtime_only", "without_realtime"}
 
 
 def test_training_refuses_a_constant_feature_and_names_it():
