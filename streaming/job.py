@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,20 @@ def checkpoint_dir(settings: Settings) -> Path:
 def latest_checkpoint(settings: Settings) -> Path | None:
     found = sorted(checkpoint_dir(settings).glob("*/chk-*/_metadata"), key=lambda p: p.stat().st_mtime)
     return found[-1].parent if found else None
+
+
+def prune_checkpoints(settings: Settings, keep: Path | None) -> list[Path]:
+    """Remove what no start can restore, before a job starts from ``keep`` (its latest checkpoint, or None):
+    the directories of earlier jobs of this plan other than ``keep``'s (Flink retains checkpoints per job,
+    so each restart would leave its predecessor's behind, a full copy of the state each), and those of
+    other plans (a changed plan rebuilds from the Kafka log instead). Returns what was removed."""
+    root = checkpoint_dir(settings).parent
+    kept_job = None if keep is None else keep.parent
+    doomed = [d for d in root.glob("*") if d.is_dir() and d != checkpoint_dir(settings)]
+    doomed += [d for d in checkpoint_dir(settings).glob("*") if d.is_dir() and d != kept_job]
+    for directory in doomed:
+        shutil.rmtree(directory, ignore_errors=True)
+    return doomed
 
 
 def _configuration(settings: Settings, checkpoint: Path | None) -> Configuration:
@@ -212,6 +227,8 @@ def build(t_env, settings: Settings, startup: str = "group-offsets") -> None:
 def run(settings: Settings) -> None:
     status_file(settings).parent.mkdir(parents=True, exist_ok=True)
     checkpoint = latest_checkpoint(settings)
+    for removed in prune_checkpoints(settings, checkpoint):
+        log.info("removed checkpoints %s", removed)
     env = StreamExecutionEnvironment.get_execution_environment(_configuration(settings, checkpoint))
     env.set_parallelism(settings.flink.parallelism)
     t_env = StreamTableEnvironment.create(env)

@@ -2,6 +2,7 @@
 plain-Python definitions of windows and recent lists the integration test compares the job with."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -42,6 +43,23 @@ def test_a_changed_plan_gets_its_own_checkpoints(tmp_path):
     assert job.latest_checkpoint(changed) is None  # never restored into a plan it does not fit
     longer_batches = Settings(run_dir=tmp_path, flink={"minibatch_ms": base.flink.minibatch_ms + 100})
     assert job.checkpoint_dir(longer_batches) == job.checkpoint_dir(base)  # the same state, emitted less often
+
+
+def test_a_start_removes_checkpoints_it_can_never_restore(tmp_path):
+    settings = Settings(run_dir=tmp_path)
+    other_plan = Settings(run_dir=tmp_path, flink={"state_backend": "rocksdb"})
+    for s, run, checkpoint in ((settings, "old-job", 2), (settings, "last-job", 7), (other_plan, "job", 1)):
+        (job.checkpoint_dir(s) / run / f"chk-{checkpoint}").mkdir(parents=True)
+        (job.checkpoint_dir(s) / run / f"chk-{checkpoint}" / "_metadata").write_text("x")
+    (job.checkpoint_dir(settings) / "crashed-before-a-checkpoint").mkdir()
+    latest = job.checkpoint_dir(settings) / "last-job" / "chk-7"
+    os.utime(latest / "_metadata", (2e9, 2e9))
+    assert job.latest_checkpoint(settings) == latest
+    job.prune_checkpoints(settings, latest)
+    assert [p.name for p in job.checkpoint_dir(settings).iterdir()] == ["last-job"]
+    assert (latest / "_metadata").exists() and not job.checkpoint_dir(other_plan).exists()
+    job.prune_checkpoints(settings, None)       # a new plan starts from the log: nothing of it is kept
+    assert list(job.checkpoint_dir(settings).iterdir()) == []
 
 
 def test_every_function_the_queries_call_is_registered_and_has_its_java_source():
