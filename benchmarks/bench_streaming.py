@@ -23,8 +23,9 @@ from ingest.replay import Clock, as_events, genre_lookup, replay_events
 from benchmarks.timing import CpuMeter
 from ops.services import ApiService, CassandraService, KafkaService, StreamingService
 from store import open_store
+from streaming.job import latest_checkpoint
 
-USERS = 1_500      # ~365k events
+USERS = 4_000      # every user of the sample: ~1M events, a drain long enough to hold checkpoints
 WARM_UP = 0.25     # the share of each partition the steady rate leaves out
 
 
@@ -66,6 +67,7 @@ def main(argv: list[str]) -> int:
     cpu = CpuMeter({"flink": streaming, "cassandra": CassandraService(settings), "kafka": KafkaService(settings),
                     "api": ApiService(settings)})
     at: dict[str, float] = {}
+    checkpoint_at: dict[str, int] = {}
     marks = {"first": lambda: any(store.get_event(e) for e in firsts),
              "warm": lambda: all(store.get_event(e) for e in warm),
              "last": lambda: all(store.get_event(e) for e in lasts) and all(
@@ -76,6 +78,7 @@ def main(argv: list[str]) -> int:
         for name, reached in marks.items():
             if name not in at and reached():
                 at[name] = now
+                checkpoint_at[name] = checkpoint_number(settings)
                 if name == "first":
                     cpu.start()
                 break
@@ -96,13 +99,21 @@ def main(argv: list[str]) -> int:
     steady = len(events) * (1 - WARM_UP) / (at["last"] - at["warm"])
     print(f"streaming  Kafka -> Flink -> Cassandra (API up): {len(events):,} events drained in {seconds:.1f} s = "
           f"{len(events) / seconds:,.0f} events/s from the first landed; steady (after the first "
-          f"{WARM_UP:.0%} of each partition) {steady:,.0f} events/s; user totals count {landed:,} "
+          f"{WARM_UP:.0%} of each partition) {steady:,.0f} events/s over {at['last'] - at['warm']:.1f} s with "
+          f"{checkpoint_at['last'] - checkpoint_at['warm']} checkpoint(s) completed (every "
+          f"{settings.flink.checkpoint_interval_ms / 1000:g} s); user totals count {landed:,} "
           f"({landed - len(events):+,} vs published: lost < 0, double counted > 0)")
     print("CPU during the drain (cores busy on average, of 2): " + ", ".join(
         f"{name} {used / seconds:.2f}" for name, used in cpu.used.items())
           + "; per 1,000 events: " + ", ".join(f"{name} {used / len(events) * 1e6:.0f} ms"
                                              for name, used in cpu.used.items()))
     return 0 if landed == len(events) else 1
+
+
+def checkpoint_number(settings) -> int:
+    """The number of the streaming job's latest completed checkpoint (they count on across restores)."""
+    latest = latest_checkpoint(settings)
+    return int(latest.name.split("-")[1]) if latest else 0
 
 
 if __name__ == "__main__":

@@ -74,14 +74,18 @@ class FlinkSettings(Section):
                             description="host:port of a Flink cluster; empty = a local PyFlink cluster")
     parallelism: int = Field(1, ge=1)
     checkpoint_interval_ms: int = Field(
-        15_000, ge=100, description="how often state and Kafka offsets are checkpointed: a restart re-reads at most "
-                                    "this much of the topics; a full heap snapshot each time costs CPU (5 s: "
-                                    "~16k events/s steady on 2 cores, 15 s: ~23k)")
+        30_000, ge=100, description="how often state and Kafka offsets are checkpointed: a restart re-reads at most "
+                                    "this much of the topics (sinks write at once, so freshness does not wait for "
+                                    "it); with the hashmap backend each is a full snapshot of the state, which "
+                                    "costs CPU in proportion to the dedup window's ids (docs/RESULTS.md)")
     minibatch_ms: int = Field(50, ge=0, description="aggregates emit at most this often (0 = every event)")
     sink_flush_ms: int = Field(100, ge=10, description="Cassandra sinks flush their batches this often")
     sink_batch_rows: int = Field(100, ge=1, description="rows per UNLOGGED batch a sink sends")
     sink_in_flight: int = Field(16, ge=1, description="batches a sink has in flight at once")
-    dedup_hours: int = Field(24, ge=1, description="an event_id seen again within this many hours is dropped")
+    dedup_hours: int = Field(24, ge=1, description="an event_id seen again within this many hours is dropped; "
+                                                  "the window holds each id it saw (~80 bytes of heap with the "
+                                                  "hashmap backend), so it must fit the JVM heap at the rate "
+                                                  "events arrive, or use rocksdb")
     state_backend: Literal["hashmap", "rocksdb"] = Field(
         "hashmap", description="hashmap: state on the heap, every checkpoint a full copy (fastest per event; "
                                "the dedup window's ids cost ~100 bytes each); rocksdb: state on local disk, "
