@@ -19,7 +19,7 @@ from config import load_settings
 from ingest.frames import read_anime, read_ratings
 from ingest.producer import BulkProducer
 from ingest.topics import end_offsets, partition_marks, read_range
-from ingest.replay import Clock, as_events, genre_lookup, replay_events
+from ingest.replay import Clock, as_events, ending_at, genre_lookup, replay_events
 from benchmarks.timing import CpuMeter
 from ops.services import ApiService, CassandraService, KafkaService, StreamingService
 from store import open_store
@@ -36,7 +36,8 @@ def main(argv: list[str]) -> int:
     ratings = read_ratings(settings.ratings_csv)
     users = sorted(ratings["user_id"].unique())[:USERS]
     ratings = ratings[ratings["user_id"].isin(users)].assign(user_id=lambda f: f["user_id"] + 3_000_000 + run * 10_000)
-    events = replay_events(ratings, Clock(seed=run, start_ms=int(time.time() * 1000) + 800 * 86_400_000))
+    # history up to now: future times would hold the dev stack's title windows for as long
+    events = ending_at(replay_events(ratings, Clock(seed=run)), int(time.time() * 1000))
     per_user = events.groupby("user_id").size()
     streaming = StreamingService(settings)
     streaming.stop()

@@ -25,7 +25,7 @@ from config import Settings, load_settings
 from ingest.frames import read_anime, read_ratings
 from ingest.poster import ApiPoster
 from ingest.producer import BulkProducer
-from ingest.replay import Clock, as_events, genre_lookup, publish, replay_events
+from ingest.replay import Clock, as_events, ending_at, genre_lookup, publish, replay_events
 
 EXIT_OK, EXIT_STORE, EXIT_UNUSABLE = 0, 1, 2
 
@@ -179,8 +179,10 @@ def cmd_replay(args) -> int:
     ratings = read_ratings(args.ratings or settings.ratings_csv)
     if args.users:
         ratings = ratings[ratings["user_id"].isin(sorted(ratings["user_id"].unique())[:args.users])]
-    start_ms = args.start_ms if args.start_ms is not None else int(time.time() * 1000)
-    events = replay_events(ratings, Clock(seed=args.seed, start_ms=start_ms))
+    if args.start_ms is not None:
+        events = replay_events(ratings, Clock(seed=args.seed, start_ms=args.start_ms))
+    else:
+        events = ending_at(replay_events(ratings, Clock(seed=args.seed)), int(time.time() * 1000))
     if args.limit:
         events = events.head(args.limit)
     genres = genre_lookup(read_anime(args.anime or settings.anime_csv))
@@ -237,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--limit", type=int, default=None, help="stop after N events")
     r.add_argument("--seed", type=int, default=7, help="seed of the synthetic clock (default 7)")
     r.add_argument("--start-ms", type=int, default=None,
-                   help="epoch ms where the synthetic clock starts (default: now)")
+                   help="epoch ms where the synthetic clock starts (default: the stream ends now)")
     r.add_argument("--target", choices=("kafka", "api"), default="kafka")
     r.add_argument("--api-url", default=None, help="with --target api (default: the configured API)")
     r.add_argument("--workers", type=int, default=16, help="with --target api: concurrent requests")

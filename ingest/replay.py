@@ -2,8 +2,9 @@
 
 The ratings data has no timestamps, so the replay invents them on a documented, seeded clock:
 
-* every user starts at ``start_ms`` (the CLI's default: the current time, so a replay into a running
-  job moves its event-time windows forward) plus a uniform offset within ``span_days``;
+* every user starts at ``start_ms`` plus a uniform offset within ``span_days`` (the CLI's default
+  instead shifts the whole stream to end at the current time, :func:`ending_at`: replayed history
+  up to now, so nothing lands in the future of a real click and the 1 h/24 h windows hold its tail);
 * a user watches their rated titles in a random order (seeded), in sessions: a new session begins
   before a title with probability ``1 / titles_per_session``; titles in a session are an
   exponential ``gap_in_session_s`` apart, sessions an exponential ``gap_between_sessions_h`` apart;
@@ -41,6 +42,13 @@ class Clock:
     click_share: float = 0.35
     click_after_s: float = 20.0
     rating_after_min: float = 25.0
+
+
+def ending_at(events: pd.DataFrame, end_ms: int) -> pd.DataFrame:
+    """``events`` moved in time so that the last one is at ``end_ms`` (ids are not derived from times)."""
+    if events.empty:
+        return events
+    return events.assign(timestamp=events["timestamp"] + (end_ms - int(events["timestamp"].max())))
 
 
 def replay_events(ratings: pd.DataFrame, clock: Clock = Clock()) -> pd.DataFrame:
