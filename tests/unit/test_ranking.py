@@ -6,7 +6,8 @@ import pytest
 
 from config import Settings
 from ranking.catalog import Catalog
-from ranking.features import FeatureSchema, ItemFeatures, UserProfile, build_features
+from ranking.features import (TITLE_REALTIME, USER_REALTIME, FeatureSchema, ItemFeatures, UserMoment, UserProfile,
+                              build_features)
 from ranking.realtime import FrozenFeatures, title_vector
 from ranking.registry import ModelRegistry, RankerVersion
 
@@ -91,7 +92,6 @@ def test_schema_survives_json_and_rejects_names_that_do_not_match(catalog):
 
 
 def test_a_version_saved_before_user_features_keeps_its_title_columns_only(catalog):
-    from ranking.features import TITLE_REALTIME, USER_REALTIME
     old = FeatureSchema.for_catalog(catalog).to_dict()
     old.pop("realtime")
     old["names"] = [n for n in old["names"] if n not in USER_REALTIME]
@@ -105,7 +105,6 @@ def test_user_features_follow_the_users_recent_taste_and_session(items):
     now = 10 * 3_600_000
     row = {"events": 12, "clicks": 3, "last_event_at": now - 60_000, "session_at": now - 60_000, "events_30m": 4,
            "genre_affinity": {"Action": 3.0, "Comedy": 1.0}}
-    from ranking.features import UserMoment
     names = items.schema.names
     x = build_features(items, UserProfile(), _candidates([4, 2, 3]), {}, UserMoment(row, now))
     match = names.index("rt_affinity_match")
