@@ -152,6 +152,11 @@ def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels:
     return model, metrics
 
 
+def training_stream(ratings: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The ratings replayed on the training clock (seeded, from REPLAY_START_MS): what training learns from."""
+    return replay_events(ratings, Clock(seed=seed, start_ms=REPLAY_START_MS))
+
+
 def frozen_features(events: pd.DataFrame, at_ms: int, users, genres_of) -> FrozenFeatures:
     """The real-time features as the streaming job held them at ``at_ms``: every title's, and those of ``users``,
     from the events before that moment."""
@@ -171,7 +176,7 @@ def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings
     """
     knobs = settings.ranker
     started = time.time()
-    events = replay_events(ratings, Clock(seed=knobs.seed, start_ms=REPLAY_START_MS))
+    events = training_stream(ratings, knobs.seed)
     kept, train_labels, val_labels, t1, t2 = time_split(ratings, events)
     own_spark = spark is None
     spark = spark or spark_session(settings)

@@ -21,12 +21,12 @@ from evaluation.data import InteractionData
 from evaluation.metrics import EMPTY_SLOT
 from evaluation.models.base import Recommender
 from ingest.frames import read_catalog
-from ingest.replay import Clock, genre_lookup, replay_events
+from ingest.replay import genre_lookup
 from ranking.catalog import Catalog
 from ranking.recommender import Recommender as Serving
 from ranking.registry import RankerVersion
 from training.offline import build_offline_store
-from training.train import REPLAY_START_MS, frozen_features, train as train_ranker
+from training.train import frozen_features, train as train_ranker, training_stream
 
 
 class Pipeline(Recommender):
@@ -60,7 +60,7 @@ class Pipeline(Recommender):
         # Served as the stack would serve it: with the real-time features the stream holds once it has seen
         # the training data (the training clock's replay of it), as of its end. Without them every user and
         # title would look brand new to a ranker that learned from them.
-        events = replay_events(ratings, Clock(seed=settings.ranker.seed, start_ms=REPLAY_START_MS))
+        events = training_stream(ratings, settings.ranker.seed)
         realtime = frozen_features(events, int(events["timestamp"].max()) + 1, ratings["user_id"].unique(),
                                    genre_lookup(catalog_frame))
         self._serving = Serving(store, Catalog.from_rows(catalog_frame.to_dict("records")), ranker=ranker,
