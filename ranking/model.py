@@ -10,7 +10,11 @@ import tensorflow as tf  # noqa: E402
 from tensorflow import keras  # noqa: E402
 
 
-def build_model(n_features: int, normalizer_data: np.ndarray | None = None) -> keras.Model:
+def build_model(n_features: int, normalizer_data: np.ndarray | None = None, seed: int | None = None) -> keras.Model:
+    """A compiled ranker; with ``seed``, its initial weights and the order ``fit`` shuffles in are fixed
+    (the same on every run of one machine; float summation may still differ between machines)."""
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=(n_features,), name="features")
     norm = keras.layers.Normalization(name="normalize")
     if normalizer_data is not None:

@@ -125,7 +125,7 @@ def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels:
     title_only = [j for j in range(schema.width) if j not in user_realtime]
 
     def fitted(columns):
-        model = build_model(len(columns), x_train[:, columns])
+        model = build_model(len(columns), x_train[:, columns], seed=seed)
         # Measured on the sample: plain (unweighted) pointwise BCE ranked better than class weights
         # or a listwise softmax loss; small data still gets enough gradient steps.
         model.fit(x_train[:, columns], y_train, epochs=epochs, batch_size=int(np.clip(len(y_train) // 200, 64, 1024)),

@@ -8,6 +8,7 @@ from config import Settings
 from ranking.catalog import Catalog
 from ranking.features import (TITLE_REALTIME, USER_REALTIME, FeatureSchema, ItemFeatures, UserMoment, UserProfile,
                               build_features)
+from ranking.model import build_model
 from ranking.realtime import FrozenFeatures, title_vector
 from ranking.registry import ModelRegistry, RankerVersion
 
@@ -118,8 +119,20 @@ def test_user_features_follow_the_users_recent_taste_and_session(items):
 
 
 def _tiny_model(n_features):
-    from ranking.model import build_model
     return build_model(n_features, np.random.default_rng(0).normal(size=(16, n_features)).astype(np.float32))
+
+
+def test_a_seeded_ranker_fits_to_the_same_weights_twice():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(256, 5)).astype(np.float32), rng.integers(0, 2, 256).astype(np.float32)
+
+    def fitted(seed):
+        model = build_model(5, x, seed=seed)
+        model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+        return np.concatenate([w.ravel() for w in model.get_weights()])
+
+    assert np.array_equal(fitted(3), fitted(3))
+    assert not np.array_equal(fitted(3), fitted(4))
 
 
 def test_registry_versions_pin_and_rollback(tmp_path, catalog):
