@@ -12,6 +12,7 @@ from ranking.catalog import Catalog
 from ranking.realtime import RealtimeCounts
 from ranking.recommender import Recommender
 from ranking.registry import ModelRegistry
+from recall import ListReader
 from store import Store, open_store
 from streaming.status import job_is_running, status_file
 
@@ -43,6 +44,10 @@ class Resources:
         return EventProducer(self.settings)
 
     @cached_property
+    def lists(self) -> ListReader:
+        return ListReader(self.store, cache_entries=self.settings.api.list_cache_entries)
+
+    @cached_property
     def realtime(self) -> RealtimeCounts:
         return RealtimeCounts(self.store)
 
@@ -61,7 +66,7 @@ class Resources:
     def _set_catalog(self, catalog: Catalog) -> tuple[float, Catalog, Recommender]:
         """A refresh hands the new catalog to the same recommender: its loaded model stays loaded."""
         if self._catalog_state is None:
-            recommender = Recommender(self.store, catalog, self.models, realtime=self.realtime)
+            recommender = Recommender(self.store, catalog, self.models, realtime=self.realtime, lists=self.lists)
         else:
             recommender = self._catalog_state[2]
             recommender.use_catalog(catalog)
@@ -115,5 +120,5 @@ class Resources:
         return "up" if job_is_running(self.settings) else "down"
 
     def _recall_versions(self) -> dict:
-        versions = self.store.list_versions()
+        versions = self.lists.pointers()
         return {name: versions.get(name) for name in POINTERS}

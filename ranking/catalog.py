@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -53,8 +54,14 @@ class Catalog:
                 "members": _int_or_none(row["members"])}
 
     def brief(self, anime_id: int) -> dict:
-        row = self.frame.loc[anime_id]
-        return {"anime_id": int(anime_id), "name": row["name"], "type": _none(row["type"]), "genres": row["genres"]}
+        """``{anime_id, name, type, genres}`` of a catalog title (a new dict each call)."""
+        return dict(self._briefs[anime_id])
+
+    @cached_property
+    def _briefs(self) -> dict[int, dict]:
+        f = self.frame
+        return {int(a): {"anime_id": int(a), "name": name, "type": _none(kind), "genres": genres}
+                for a, name, kind, genres in zip(f.index, f["name"], f["type"], f["genres"])}
 
 
 def _none(value):

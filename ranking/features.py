@@ -149,11 +149,15 @@ def recall_signals(candidates: list[dict], sources: tuple[str, ...]) -> np.ndarr
                           axis=1).astype(np.float32)
 
 
-def realtime_block(vectors: dict[int, tuple[float, ...]], ids) -> np.ndarray:
-    """The :data:`TITLE_REALTIME` columns: log-scaled counts, CTR, log trending (a title without events: its
-    defaults)."""
-    default = title_vector(None, 0)
-    raw = np.array([vectors.get(int(a), default) for a in ids], dtype=np.float32).reshape(-1, len(VECTOR))
+def realtime_block(vectors, ids) -> np.ndarray:
+    """The :data:`TITLE_REALTIME` columns: log-scaled counts, CTR, log trending. ``vectors``: the candidates'
+    :data:`VECTOR` rows as an array aligned with ``ids`` (:class:`ranking.realtime.TitleTable`), or a mapping
+    anime_id -> :func:`ranking.realtime.title_vector` (a title it lacks: the defaults of one without events)."""
+    if isinstance(vectors, np.ndarray):
+        raw = vectors.reshape(-1, len(VECTOR)).astype(np.float32)
+    else:
+        default = title_vector(None, 0)
+        raw = np.array([vectors.get(int(a), default) for a in ids], dtype=np.float32).reshape(-1, len(VECTOR))
     counts = [VECTOR.index(c) for c in ("clicks", "views", "clicks_24h", "views_24h")]
     out = raw.copy()
     out[:, counts] = np.log1p(raw[:, counts]) / 10.0
@@ -182,7 +186,7 @@ def user_realtime_block(moment: UserMoment, genres: np.ndarray, schema: FeatureS
 def build_features(items: ItemFeatures, profile: UserProfile, candidates: list[dict],
                    vectors: dict[int, tuple[float, ...]], user: UserMoment = UserMoment()) -> np.ndarray:
     """(n_candidates, schema.width): item features, user scale, user x item crosses, recall signals, real-time
-    title features (``vectors``: anime_id -> :func:`ranking.realtime.title_vector`) and real-time user features
+    title features (``vectors``: see :func:`realtime_block`) and real-time user features
     (``user``), the latter two as far as the schema has them."""
     ids = [c["anime_id"] for c in candidates]
     rows = items.catalog.rows_of(ids)

@@ -78,40 +78,78 @@ def affinity_shares(row: Mapping | None, genres: tuple[str, ...]) -> np.ndarray:
 log = logging.getLogger("animerec.ranking")
 
 
+class TitleTable:
+    """Title feature rows as column arrays: :data:`VECTOR` of many titles at once (what :func:`title_vector`
+    gives one by one, vectorised over a request's candidates)."""
+
+    _COUNTS = ("clicks", "views", *(f"{k}_{w.name}" for w in (_HOUR, _DAY) for k in ("clicks", "views")))
+    _AT = tuple(f"window_at_{w.name}" for w in (_HOUR, _DAY))
+
+    def __init__(self, rows: Mapping[int, Mapping]):
+        self.index = {int(a): i for i, a in enumerate(rows)}
+        values = list(rows.values())
+        self.counts = np.array([[float(r.get(c) or 0) for c in self._COUNTS] for r in values],
+                               dtype=np.float64).reshape(len(values), len(self._COUNTS))
+        self.at = np.array([[-np.inf if r.get(c) is None else float(r[c]) for c in self._AT] for r in values],
+                           dtype=np.float64).reshape(len(values), len(self._AT))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def vectors(self, anime_ids, now_ms: int) -> np.ndarray:
+        """(len(anime_ids), len(VECTOR)) float32; a title without features gets ``title_vector(None)``."""
+        out = np.tile(np.array(title_vector(None, now_ms), dtype=np.float64), (len(anime_ids), 1))
+        pairs = [(i, self.index[a]) for i, a in enumerate(anime_ids) if a in self.index]
+        if pairs:
+            at, rows = map(np.array, zip(*pairs))
+            counts, window_at = self.counts[rows], self.at[rows]
+            live = window_at >= np.array([now_ms - w.minutes * 60_000 for w in (_HOUR, _DAY)], dtype=np.float64)
+            clicks, views = counts[:, 0], counts[:, 1]
+            c1, v1 = counts[:, 2] * live[:, 0], counts[:, 3] * live[:, 0]
+            c24, v24 = counts[:, 4] * live[:, 1], counts[:, 5] * live[:, 1]
+            out[at] = np.stack([clicks, views, (clicks + CTR_PRIOR_CLICKS) / (views + CTR_PRIOR_VIEWS), c24, v24,
+                                (c1 + v1 + 1.0) / ((c24 + v24) / 24.0 + 1.0)], axis=1)
+        return out.astype(np.float32)
+
+
 class FrozenFeatures:
     """Features fixed at one moment (training's point-in-time examples): same answers as
     :class:`RealtimeCounts`, from title and user rows given up front."""
 
     def __init__(self, rows: Mapping[int, Mapping], now_ms: int, users: Mapping[int, Mapping] | None = None):
         self.rows, self.now_ms, self.users = rows, now_ms, users or {}
+        self.table = TitleTable(rows)
 
-    def vectors(self, anime_ids, now_ms: int | None = None) -> dict[int, tuple[float, ...]]:
-        return {a: title_vector(self.rows[a], now_ms or self.now_ms) for a in anime_ids if a in self.rows}
+    def titles(self, anime_ids) -> np.ndarray:
+        return self.table.vectors(anime_ids, self.now_ms)
 
-    def user(self, user_id: int) -> tuple[dict | None, int]:
-        """The user's ``user_features`` row (None: no events) and the moment it holds for."""
+    def user(self, user_id: int, stored: Mapping | None = None) -> tuple[dict | None, int]:
+        """The user's frozen ``user_features`` row (None: no events) and the moment it holds for; what the
+        store holds now (``stored``) does not count."""
         return self.users.get(user_id), self.now_ms
 
 
 class RealtimeCounts:
+    """Title features from a per-process snapshot of ``title_features`` (re-read every ``every_s``), user
+    features as the request read them."""
+
     def __init__(self, store, every_s: float = 2.0):
         self.store, self.every_s = store, every_s
-        self._snapshot: dict[int, dict] = {}
+        self._table = TitleTable({})
         self._started = threading.Event()
         self._lock = threading.Lock()
 
-    def vectors(self, anime_ids, now_ms: int | None = None) -> dict[int, tuple[float, ...]]:
-        """:func:`title_vector` of each of ``anime_ids`` that has features."""
+    def titles(self, anime_ids) -> np.ndarray:
+        """:func:`title_vector` of each of ``anime_ids``, now."""
         self._start_once()
-        snapshot, now_ms = self._snapshot, now_ms or int(time.time() * 1000)
-        return {a: title_vector(snapshot[a], now_ms) for a in anime_ids if a in snapshot}
+        return self._table.vectors(anime_ids, int(time.time() * 1000))
 
-    def user(self, user_id: int) -> tuple[dict | None, int]:
-        """The user's ``user_features`` row as stored now (None: no events), and now."""
-        return self.store.user_features(user_id), int(time.time() * 1000)
+    def user(self, user_id: int, stored: Mapping | None = None) -> tuple[Mapping | None, int]:
+        """The user's ``user_features`` row as the request read it (``stored``; None: no events), and now."""
+        return stored, int(time.time() * 1000)
 
     def refresh(self) -> None:
-        self._snapshot = self.store.all_title_features()
+        self._table = TitleTable(self.store.all_title_features())
 
     def _start_once(self) -> None:
         if self._started.is_set():

@@ -16,9 +16,11 @@ import numpy as np
 import recall
 from ranking.catalog import Catalog
 from ranking.features import FeatureSchema, ItemFeatures, UserMoment, UserProfile, build_features
-from ranking.model import Scorer
-from ranking.realtime import RealtimeCounts, title_vector
+from ranking.model import LiteScorer
+from ranking.realtime import RealtimeCounts, TitleTable
 from ranking.registry import ModelRegistry, RankerVersion
+from recall import ListReader, UserContext
+from recall.serving import EXTRA
 
 log = logging.getLogger("animerec.ranking")
 
@@ -28,15 +30,18 @@ class Recommender:
     RELOAD_EVERY_S = 30.0
 
     def __init__(self, store, catalog: Catalog, registry: ModelRegistry | None = None,
-                 ranker: RankerVersion | None = None, realtime: RealtimeCounts | None = None):
+                 ranker: RankerVersion | None = None, realtime: RealtimeCounts | None = None,
+                 lists: ListReader | None = None):
         """Scores with ``ranker`` when given, else with the registry's active version (reloaded as it changes).
 
         Without either, candidates keep their recall order and features follow the catalog's
         own vocabularies (what training uses). ``realtime``: where the real-time title and user
-        features come from (default: the store, per request).
+        features come from (default: the store, per request). ``lists``: how recall lists are read
+        (default: straight from the store, nothing cached).
         """
         self.store = store
         self.realtime = realtime
+        self.lists = lists or ListReader(store, cache_entries=0)
         self.registry = registry
         self._lock = threading.Lock()
         self._checked_at = 0.0
@@ -45,11 +50,11 @@ class Recommender:
         if ranker is not None:
             self._use_ranker(ranker, catalog)
         else:
-            self._view: tuple[ItemFeatures, Scorer | None, str | None] = (
+            self._view: tuple[ItemFeatures, LiteScorer | None, str | None] = (
                 ItemFeatures(catalog, FeatureSchema.for_catalog(catalog)), None, None)
 
     def _use_ranker(self, ranker: RankerVersion, catalog: Catalog) -> None:
-        self._view = (ItemFeatures(catalog, ranker.schema), Scorer(ranker.model), ranker.version)
+        self._view = (ItemFeatures(catalog, ranker.schema), LiteScorer(ranker.model), ranker.version)
 
     def use_schema(self, schema: FeatureSchema) -> None:
         """Build features with ``schema`` (training narrows the vocabularies to what its data has)."""
@@ -94,39 +99,47 @@ class Recommender:
             self._use_ranker(ranker, self.catalog)
             log.info("serving ranker version %s (%d features)", active, ranker.schema.width)
 
-    def recall(self, user_id: int, k: int, catalog: Catalog | None = None) -> list[dict]:
+    def context(self, user_id: int, k: int = 0) -> UserContext:
+        """What this request knows of the user (one concurrent read; lists cached by version), deep enough
+        for ``k`` candidates and for ranking."""
+        return self.lists.user(user_id, max(k, self.CANDIDATES) + EXTRA)
+
+    def recall(self, context: UserContext, k: int, catalog: Catalog | None = None) -> list[dict]:
         """Merged candidates that are in the served catalog (or ``catalog``)."""
         catalog = catalog or self.catalog
-        return [c for c in recall.candidates_for_user(self.store, user_id, k) if c["anime_id"] in catalog]
+        return [c for c in recall.candidates(context, self.lists, k) if c["anime_id"] in catalog]
 
-    def features(self, user_id: int, candidates: list[dict], items: ItemFeatures | None = None) -> np.ndarray:
-        profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in self.store.user_ratings(user_id))
+    def features(self, context: UserContext, candidates: list[dict], items: ItemFeatures | None = None) -> np.ndarray:
+        profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in context.ratings)
         ids = [c["anime_id"] for c in candidates]
         if self.realtime is not None:
-            vectors, user = self.realtime.vectors(ids), UserMoment(*self.realtime.user(user_id))
+            vectors, user = self.realtime.titles(ids), UserMoment(*self.realtime.user(context.user_id, context.features))
         else:
-            now_ms = int(time.time() * 1000)
-            vectors = {a: title_vector(r, now_ms) for a, r in self.store.title_features(ids).items()}
-            user = UserMoment(self.store.user_features(user_id), now_ms)
+            vectors = TitleTable(self.store.title_features(ids)).vectors(ids, context.now_ms)
+            user = UserMoment(context.features, context.now_ms)
         return build_features(items or self._view[0], profile, candidates, vectors, user)
 
-    def _scores(self, view, user_id: int, candidates: list[dict]) -> np.ndarray | None:
+    def _scores(self, view, context: UserContext, candidates: list[dict]) -> np.ndarray | None:
         items, scorer, _ = view
-        return None if scorer is None else scorer(self.features(user_id, candidates, items))
+        return None if scorer is None else scorer(self.features(context, candidates, items))
 
-    def score(self, user_id: int, candidates: list[dict]) -> np.ndarray:
+    def score(self, context: UserContext, candidates: list[dict]) -> np.ndarray:
         """Scores of the served model for these candidates (recall order when there is no model)."""
         self._refresh_model()
-        scores = self._scores(self._view, user_id, candidates)
+        scores = self._scores(self._view, context, candidates)
         return -np.arange(len(candidates), dtype=np.float32) if scores is None else scores
 
-    def rank(self, user_id: int, k: int) -> list[dict]:
+    def rank(self, context: UserContext | int, k: int) -> list[dict]:
+        """The top ``k`` of the user's candidates by the served model (``context``: a user's context, or their
+        id to read one)."""
         self._refresh_model()
         view = self._view       # one consistent view for this request
-        candidates = self.recall(user_id, self.CANDIDATES, view[0].catalog)
+        if not isinstance(context, UserContext):
+            context = self.context(context, k)
+        candidates = self.recall(context, max(k, self.CANDIDATES), view[0].catalog)
         if not candidates:
             return []
-        scores = self._scores(view, user_id, candidates)
+        scores = self._scores(view, context, candidates)
         if scores is None:  # no model yet: recall order
             return [{**c, "recall_score": c["score"]} for c in candidates[:k]]
         order = np.argsort(-scores, kind="stable")[:k]

@@ -2,11 +2,14 @@
 
 Serving entry points (read the store through its interfaces, :mod:`store`):
 
-* :func:`candidates_for_user` -- merged, de-duplicated candidate list for one user;
-* :func:`similar_titles` -- neighbours of one title.
+* :class:`ListReader` -- recall lists cached by version, and a request's :class:`UserContext`;
+* :func:`candidates` -- merged, de-duplicated candidate list for one user's context;
+* :func:`similar` -- neighbours of one title;
+* :func:`candidates_for_user`, :func:`similar_titles` -- the same straight from a store (tools, tests).
 """
 from __future__ import annotations
 
-from recall.serving import candidates_for_user, similar_titles
+from recall.lists import ListReader, UserContext
+from recall.serving import candidates, candidates_for_user, similar, similar_titles
 
-__all__ = ["candidates_for_user", "similar_titles"]
+__all__ = ["ListReader", "UserContext", "candidates", "candidates_for_user", "similar", "similar_titles"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import numpy as np
+
 from config.registry import SIGNAL_WEIGHTS, SOURCE_WEIGHTS
 
 RRF_K = 60
@@ -21,25 +23,41 @@ def merge_candidates(lists: Mapping[str, Iterable[int]], k: int, exclude: set[in
                      weights: Mapping[str, float] = SOURCE_WEIGHTS) -> list[dict]:
     """Fuse ``{source: [anime_id, ...] best first}`` into ``k`` dicts ``{anime_id, score, source, ranks}``.
 
-    ``ranks`` holds the item's rank in every source that has it (the ranker's features).
+    ``ranks`` holds the item's rank in every source that has it (the ranker's features); an item's
+    ``source`` is the one whose term is largest (the first listed on a tie). Ties in the fused score go
+    to the smaller anime_id. Vectorised over all sources' items at once (a request fuses ~1,000).
     """
-    fused: dict[int, float] = {}
-    best: dict[int, tuple[float, str]] = {}
-    source_ranks: dict[int, dict[str, int]] = {}
-    for source, items in lists.items():
-        w = weights.get(source, 1.0)
-        rank = 0
-        for anime_id in items:
-            if anime_id in exclude:
-                continue
-            rank += 1
-            contribution = w / (RRF_K + rank)
-            fused[anime_id] = fused.get(anime_id, 0.0) + contribution
-            source_ranks.setdefault(anime_id, {})[source] = rank
-            if contribution > best.get(anime_id, (0.0, ""))[0]:
-                best[anime_id] = (contribution, source)
-    top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:max(k, 0)]
-    return [{"anime_id": int(a), "score": float(s), "source": best[a][1], "ranks": source_ranks[a]} for a, s in top]
+    if k <= 0:
+        return []
+    names = list(lists)
+    arrays = [np.fromiter(lists[name], dtype=np.int64) for name in names]
+    barred = np.fromiter(exclude, dtype=np.int64, count=len(exclude))
+    ids, ranks, terms, source = [], [], [], []
+    for j, (name, items) in enumerate(zip(names, arrays)):
+        items = items[~np.isin(items, barred)] if len(barred) else items
+        rank = np.arange(1, len(items) + 1)
+        ids.append(items)
+        ranks.append(rank)
+        terms.append(weights.get(name, 1.0) / (RRF_K + rank))
+        source.append(np.full(len(items), j))
+    if not names or not sum(len(a) for a in ids):
+        return []
+    ids, ranks, terms, source = (np.concatenate(a) for a in (ids, ranks, terms, source))
+    unique, which = np.unique(ids, return_inverse=True)
+    fused = np.bincount(which, weights=terms, minlength=len(unique))
+    by_term = np.lexsort((source, -terms, which))                 # per item: its largest term first
+    first = by_term[np.r_[True, which[by_term][1:] != which[by_term][:-1]]]
+    best = np.empty(len(unique), dtype=np.int64)
+    best[which[first]] = source[first]
+    top = np.lexsort((unique, -fused))[:k]
+    position = np.full(len(unique), -1)
+    position[top] = np.arange(len(top))
+    chosen = np.flatnonzero(position[which] >= 0)
+    per_item: list[dict[str, int]] = [{} for _ in top]
+    for row, j, r in zip(position[which[chosen]].tolist(), source[chosen].tolist(), ranks[chosen].tolist()):
+        per_item[row][names[j]] = r
+    return [{"anime_id": a, "score": s, "source": names[b], "ranks": per_item[i]}
+            for i, (a, s, b) in enumerate(zip(unique[top].tolist(), fused[top].tolist(), best[top].tolist()))]
 
 
 def neighbours_of_seeds(neighbour_lists: Iterable[Iterable[tuple[int, float]]]) -> list[int]:

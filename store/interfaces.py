@@ -22,6 +22,7 @@ import json
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -280,6 +281,34 @@ class ListStore(ABC):
         """Write ``{anime_id, signal, rank, similar_id, score}`` rows of ``version``."""
 
 
+@dataclass(frozen=True)
+class UserReads:
+    """What serving reads of one user per request (see :meth:`ServingReads.read_user`)."""
+
+    ratings: list[dict]                      # {anime_id, rating}, by anime_id
+    features: dict | None                    # the user_features row as FeatureStore.user_features gives it
+    recent: list[dict]                       # {ts, event_id, kind, anime_id}, newest first
+    candidates: dict[str, list[dict]] = field(default_factory=dict)   # source -> {rank, anime_id, score}
+
+
+class ServingReads(ABC):
+    """Reads a request makes together. A backend that can runs them concurrently (one round trip's
+    latency instead of one per read); the defaults here compose the single reads one after another."""
+
+    def read_user(self, user_id: int, lists: Mapping[str, int], limit: int = 1000) -> UserReads:
+        """The user's ratings, ``user_features`` row and recent events, and their candidate list of each
+        source in ``lists`` (``{source: version}``), at most ``limit`` rows each (sources without rows
+        are left out)."""
+        candidates = {source: self.user_candidates_at(version, user_id, source, limit)
+                      for source, version in lists.items()}
+        return UserReads(self.user_ratings(user_id), self.user_features(user_id), self.recent_events(user_id),
+                         {source: rows for source, rows in candidates.items() if rows})
+
+    def similar_many(self, keys: Iterable[tuple[int, int, str]], limit: int = 1000) -> dict[tuple[int, int, str], list[dict]]:
+        """``(version, anime_id, signal) -> [{rank, similar_id, score}, ...]`` for every key, best first."""
+        return {key: self.similar_at(*key, limit) for key in dict.fromkeys(keys)}
+
+
 class LoadManifest(ABC):
     """One row per load attempt of a dataset file (``load_runs``): see :mod:`ingest.catalog`."""
 
@@ -348,7 +377,7 @@ class TrainingQueue(ABC):
         """One run; None when unknown (or not a run id at all)."""
 
 
-class Store(CatalogStore, RatingStore, EventStore, FeatureStore, ListStore, LoadManifest, TrainingQueue):
+class Store(CatalogStore, RatingStore, EventStore, FeatureStore, ListStore, ServingReads, LoadManifest, TrainingQueue):
     """Everything above, on one backend: what :func:`store.open_store` returns."""
 
     @abstractmethod

@@ -246,6 +246,29 @@ class StoreContract:
         assert [r["similar_id"] for r in store.similar_at(3, 1, "content")] == [30]
         assert store.similar_at(4, 1, "cowatch") == [] and store.similar_at(3, 2, "cowatch") == []
 
+    # --- ServingReads ------------------------------------------------------------------------
+    def test_read_user_gives_what_the_single_reads_give(self, store):
+        store.upsert_ratings([(1, 10, 8), (1, 11, -1), (2, 12, 5)])
+        store.write_event(_event("a", 1, 20, T0))
+        store.write_event(_event("b", 1, 21, T0 + 1000))
+        store.write_user_features(1, {"events": 2, "clicks": 2, "last_event_at": T0 + 1000,
+                                      "genre_affinity": {"Action": 1.0}})
+        store.write_candidates(5, [{"user_id": 1, "source": "als", "rank": r, "anime_id": 30 + r, "score": 1.0 / r}
+                                   for r in (1, 2, 3)])
+        reads = store.read_user(1, {"als": 5, "ease": 5, "itemitem": 9}, limit=2)
+        assert reads.ratings == store.user_ratings(1)
+        assert reads.features == store.user_features(1) and reads.features["events"] == 2
+        assert reads.recent == store.recent_events(1) and [e["anime_id"] for e in reads.recent] == [21, 20]
+        assert reads.candidates == {"als": store.user_candidates_at(5, 1, "als", 2)}   # sources without rows left out
+        stranger = store.read_user(99, {"als": 5})
+        assert (stranger.ratings, stranger.features, stranger.recent, stranger.candidates) == ([], None, [], {})
+
+    def test_similar_many_reads_every_key_at_once(self, store):
+        store.write_similar(3, [{"anime_id": a, "signal": s, "rank": r, "similar_id": 100 * a + r, "score": 1.0 / r}
+                                for a in (1, 2) for s in ("cowatch", "content") for r in (1, 2)])
+        keys = [(3, 1, "cowatch"), (3, 2, "content"), (3, 7, "cowatch"), (3, 1, "cowatch")]
+        assert store.similar_many(keys, limit=1) == {key: store.similar_at(*key, 1) for key in keys}
+
     def test_drop_versions_deletes_every_unkept_version_and_counts_partitions(self, store):
         for version in (1, 2, 3):
             store.write_candidates(version, [{"user_id": u, "source": s, "rank": 1, "anime_id": 5, "score": 0.5}

@@ -69,10 +69,11 @@ def candidate_samples(recommender: Recommender, labels: dict[int, set[int]], use
     """Per user: features of the recalled candidates, their 0/1 labels, and the number of held-out titles."""
     xs, ys, n_relevant = [], [], []
     for user_id in users:
-        candidates = recommender.recall(int(user_id), Recommender.CANDIDATES)
+        context = recommender.context(int(user_id))
+        candidates = recommender.recall(context, Recommender.CANDIDATES)
         if not candidates:
             continue
-        xs.append(recommender.features(int(user_id), candidates))
+        xs.append(recommender.features(context, candidates))
         ys.append(np.array([c["anime_id"] in labels[user_id] for c in candidates], dtype=np.float32))
         n_relevant.append(len(labels[user_id]))
     return xs, ys, n_relevant

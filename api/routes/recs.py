@@ -23,7 +23,8 @@ def _with_details(rows: list[dict]) -> list[dict]:
 
 @blueprint.get("/recall/<user_id>", summary="Recall candidates for a user, merged across sources")
 def get_recall(path: UserPath, query: TopK):
-    items = _resources().recommender.recall(path.user_id, query.k)
+    recommender = _resources().recommender
+    items = recommender.recall(recommender.context(path.user_id, query.k), query.k)
     return {"user_id": path.user_id, "items": _with_details(items)}
 
 
@@ -35,12 +36,11 @@ def get_rank(path: UserPath, query: TopK):
 
 
 def recommends(user_id: int, k: int) -> dict:
-    resources = _resources()
-    recommender = resources.recommender
-    recent = [{"anime_id": e["anime_id"], "kind": e["kind"], "ts": e["ts"].isoformat()}
-              for e in resources.store.recent_events(user_id, limit=10)]
+    recommender = _resources().recommender
+    context = recommender.context(user_id, k)      # read once: recall, ranking and `recent` share it
+    recent = [{"anime_id": e["anime_id"], "kind": e["kind"], "ts": e["ts"].isoformat()} for e in context.recent[:10]]
     return {"user_id": user_id, "model_version": recommender.model_version, "recent": recent,
-            "items": _with_details(recommender.rank(user_id, k))}
+            "items": _with_details(recommender.rank(context, k))}
 
 
 @blueprint.get("/recommends/<user_id>", summary="Recommendations for a user (recall + ranker)")
@@ -58,5 +58,5 @@ def get_sim(path: AnimePath, query: TopK):
     catalog = _resources().catalog
     if path.anime_id not in catalog:
         raise not_found("anime", path.anime_id)
-    similar = [s for s in recall.similar_titles(_resources().store, path.anime_id, query.k) if s["anime_id"] in catalog]
+    similar = [s for s in recall.similar(_resources().lists, path.anime_id, query.k) if s["anime_id"] in catalog]
     return {"anime": catalog.brief(path.anime_id), "items": _with_details(similar)}

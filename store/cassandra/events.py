@@ -36,10 +36,15 @@ class CassandraEvents(EventStore):
     def recent_events(self, user_id: int, limit: int = RECENT_EVENTS) -> list[dict]:
         row = self._db.one(f"SELECT {', '.join(self.RECENT_COLUMNS)} FROM {{user_features}} WHERE user_id = ?",
                            user_id)
-        if row is None or not row["recent_event_ids"]:
-            return []
-        return [{"ts": utc(at), "event_id": event_id, "kind": kind, "anime_id": anime_id}
-                for event_id, anime_id, kind, at in zip(*(row[c] for c in self.RECENT_COLUMNS))][:limit]
+        return recent_of(row, limit)
+
+
+def recent_of(row: dict | None, limit: int = RECENT_EVENTS) -> list[dict]:
+    """The recent events held in a ``user_features`` row, newest first."""
+    if row is None or not row.get("recent_event_ids"):
+        return []
+    return [{"ts": utc(at), "event_id": event_id, "kind": kind, "anime_id": anime_id}
+            for event_id, anime_id, kind, at in zip(*(row[c] for c in EventStore.RECENT_COLUMNS))][:limit]
 
 
 class CassandraFeatures(FeatureStore):
@@ -75,11 +80,17 @@ class CassandraFeatures(FeatureStore):
     def user_features(self, user_id: int) -> dict | None:
         row = self._db.one(f"SELECT user_id, {', '.join(self.USER_COLUMNS)} FROM {{user_features}} WHERE user_id = ?",
                            user_id)
-        if row is None:
-            return None
-        row = _ms(row)
-        row["genre_affinity"] = dict(row["genre_affinity"] or {})
-        return row
+        return features_of(row)
+
+
+def features_of(row: dict | None) -> dict | None:
+    """The feature columns of a ``user_features`` row (timestamps as epoch ms, ``genre_affinity`` a dict); None
+    when the user has no row or the row holds no features yet."""
+    if row is None or all(row.get(c) is None for c in FeatureStore.USER_COLUMNS):
+        return None
+    row = _ms({c: row.get(c) for c in ("user_id", *FeatureStore.USER_COLUMNS)})
+    row["genre_affinity"] = dict(row["genre_affinity"] or {})
+    return row
 
 
 def _ms(row: dict) -> dict:

@@ -92,6 +92,15 @@ class CassandraSession:
                 bound.fetch_size = fetch_size
             return list(self._session.execute(bound, timeout=timeout) if timeout else self._session.execute(bound))
 
+    def rows_together(self, queries: Sequence[tuple[str, Sequence]], timeout: float | None = None) -> list[list[dict]]:
+        """The rows of several prepared queries ``(template, params)``, sent at once (the driver's asynchronous
+        execution: the requests are in flight together) and returned in order."""
+        with unavailable_as_store_error("read"):
+            options = {"timeout": timeout} if timeout else {}
+            futures = [self._session.execute_async(self.prepare(template).bind(tuple(params)), **options)
+                       for template, params in queries]
+            return [list(future.result()) for future in futures]
+
     def one(self, template: str, *params) -> dict | None:
         rows = self.rows(template, *params)
         return rows[0] if rows else None

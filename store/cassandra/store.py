@@ -11,6 +11,7 @@ from store.cassandra.lists import CassandraLists
 from store.cassandra.ratings import CassandraRatings
 from store.cassandra.runs import CassandraLoadManifest, CassandraTrainingQueue
 from store.cassandra.schema import ADDED_COLUMNS, KEYSPACE_CQL, TABLES_CQL
+from store.cassandra.serving import CassandraServingReads
 from store.cassandra.session import CassandraSession
 from store.errors import StoreUnavailable
 from store.interfaces import Store
@@ -19,7 +20,7 @@ DEFAULT_KEYSPACE = CassandraSettings.model_fields["keyspace"].default
 
 
 class CassandraStore(CassandraCatalog, CassandraRatings, CassandraEvents, CassandraFeatures, CassandraLists,
-                     CassandraLoadManifest, CassandraTrainingQueue, Store):
+                     CassandraServingReads, CassandraLoadManifest, CassandraTrainingQueue, Store):
     """All store interfaces on one keyspace; build it with :func:`open_store`."""
 
     def __init__(self, db: CassandraSession, settings: CassandraSettings):

@@ -8,8 +8,8 @@ from config import Settings
 from ranking.catalog import Catalog
 from ranking.features import (TITLE_REALTIME, USER_REALTIME, FeatureSchema, ItemFeatures, UserMoment, UserProfile,
                               build_features)
-from ranking.model import build_model
-from ranking.realtime import FrozenFeatures, title_vector
+from ranking.model import LiteScorer, Scorer, build_model
+from ranking.realtime import FrozenFeatures, TitleTable, title_vector
 from ranking.registry import ModelRegistry, RankerVersion
 
 ROWS = [
@@ -261,3 +261,28 @@ def test_a_catalog_with_a_new_genre_still_ranks_with_the_trained_model():
     ranked = serving.rank(1, 10)
     assert len(ranked) == 10 and all(np.isfinite(r["score"]) for r in ranked)
     assert serving.schema == trainer.schema
+
+
+def test_title_table_gives_title_vector_for_every_title_at_once():
+    now = 1_700_000_000_000
+    rows = {1: {"clicks": 3, "views": 10, "clicks_1h": 1, "views_1h": 2, "window_at_1h": now - 60_000,
+                "clicks_24h": 2, "views_24h": 6, "window_at_24h": now - 60_000},
+            2: {"clicks": 5, "views": None, "clicks_1h": 4, "views_1h": 4, "window_at_1h": now - 7_200_000,
+                "clicks_24h": 4, "views_24h": 4, "window_at_24h": now - 7_200_000},     # the hour has passed
+            3: {"clicks": 1, "views": 1, "window_at_1h": None, "window_at_24h": None}}
+    ids = [2, 99, 1, 3]
+    expected = np.array([title_vector(rows.get(a), now) for a in ids], dtype=np.float32)
+    np.testing.assert_allclose(TitleTable(rows).vectors(ids, now), expected, rtol=1e-6)
+    assert TitleTable({}).vectors([5], now).shape == (1, len(TITLE_REALTIME))
+
+
+def test_the_lite_scorer_scores_as_the_tensorflow_model_does():
+    x = np.random.default_rng(5).normal(size=(300, 7)).astype(np.float32)
+    model = build_model(7, x, seed=2)
+    model.fit(x, (x[:, 0] > 0).astype(np.float32), epochs=1, verbose=0)
+    lite, reference = LiteScorer(model), Scorer(model)
+    for rows in (300, 17, 300, 1):                       # the interpreter is resized as the count changes
+        np.testing.assert_allclose(lite(x[:rows]), reference(x[:rows]), rtol=1e-4, atol=1e-5)
+        assert np.array_equal(np.argsort(-lite(x[:rows]), kind="stable"),
+                              np.argsort(-reference(x[:rows]), kind="stable"))
+    assert lite(x[:0]).shape == (0,)

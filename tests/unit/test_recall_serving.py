@@ -1,5 +1,7 @@
 """The serving side of recall against an in-memory store (no Cassandra)."""
-from recall import candidates_for_user, similar_titles
+import numpy as np
+
+from recall import ListReader, candidates, candidates_for_user, similar_titles
 from store import MemoryStore
 from recall.merge import merge_candidates, merge_signals, neighbours_of_seeds
 
@@ -101,3 +103,104 @@ def test_neighbours_of_seeds_prefers_fresh_seeds():
 def test_merge_signals_excludes_and_caps():
     out = merge_signals({"cowatch": [(1, 0.5), (2, 0.4)]}, 1, exclude={1})
     assert out == [{"anime_id": 2, "score": 0.4, "signals": ["cowatch"]}]
+
+
+class _Counting(MemoryStore):
+    """The memory store, counting the list reads that reach it."""
+
+    def __init__(self):
+        super().__init__()
+        self.reads = {"read_user_lists": 0, "similar": 0, "popular": 0}
+
+    def read_user(self, user_id, lists, limit=1000):
+        self.reads["read_user_lists"] += len(lists)
+        return super().read_user(user_id, lists, limit)
+
+    def similar_many(self, keys, limit=1000):
+        keys = list(keys)
+        self.reads["similar"] += len(keys)
+        return super().similar_many(keys, limit)
+
+    def popular_at(self, version, segment="all", limit=100):
+        self.reads["popular"] += 1
+        return super().popular_at(version, segment, limit)
+
+
+def _counting_store():
+    store = _Counting()
+    store.publish_version("popular", 1, 0)
+    store.publish_version("candidates:als", 7, 0)
+    store.publish_version("similar:cowatch", 9, 0)
+    store.write_popular(1, [{"segment": "all", "rank": i + 1, "anime_id": a, "score": 1.0} for i, a in enumerate(POP)])
+    store.write_candidates(7, [{"user_id": 5, "source": "als", "rank": 1, "anime_id": 10, "score": 1.0}])
+    store.write_similar(9, [{"anime_id": 60, "signal": "cowatch", "rank": 1, "similar_id": 14, "score": 0.9}])
+    return store
+
+
+def test_lists_are_read_once_per_version_and_a_flip_reads_the_new_one():
+    store, now = _counting_store(), [0.0]
+    lists = ListReader(store, pointer_ttl_s=1.0, clock=lambda: now[0])
+    for _ in range(3):
+        context = lists.user(5, 100)
+        assert candidates(context, lists, 5)[0]["anime_id"] == 10
+        assert lists.neighbours([60], 50)[60] == {"cowatch": [(14, 0.9)]}
+    assert store.reads == {"read_user_lists": 1, "similar": 1, "popular": 1}
+    assert lists.stats["candidates"].hits == 2 and lists.hit_rates()["similar"] == 2 / 3
+
+    store.write_candidates(8, [{"user_id": 5, "source": "als", "rank": 1, "anime_id": 11, "score": 1.0}])
+    store.publish_version("candidates:als", 8, 0)
+    assert lists.user(5, 100).lists == {"als": [10]}        # the pointer is re-read after the ttl only
+    now[0] = 2.0
+    assert lists.user(5, 100).lists == {"als": [11]}
+    assert store.reads["read_user_lists"] == 2
+    assert not any(key[:2] == ("candidates:als", 7) for key in lists._cache)   # the old version's lists dropped
+
+
+def test_a_deeper_read_than_the_cached_one_goes_to_the_store():
+    store = _counting_store()
+    store.write_candidates(7, [{"user_id": 6, "source": "als", "rank": r, "anime_id": 100 + r, "score": 1.0}
+                               for r in range(1, 11)])
+    lists = ListReader(store)
+    assert lists.user(6, 5).lists["als"] == [101, 102, 103, 104, 105]
+    assert lists.user(6, 3).lists["als"][:3] == [101, 102, 103]          # served from the 5-deep entry
+    assert lists.user(6, 20).lists["als"] == list(range(101, 111))      # deeper: read again
+    assert lists.user(6, 50).lists["als"] == list(range(101, 111))      # the whole list is cached now
+    assert store.reads["read_user_lists"] == 2
+
+
+def test_the_context_holds_the_users_reads_and_recent_titles_once_each():
+    store = filled_store(ratings={5: [(1, 9)]}, events={5: [60, 61, 60]})
+    context = ListReader(store).user(5, 10)
+    assert context.ratings == [{"anime_id": 1, "rating": 9}] and context.recent_titles == [60, 61]
+
+
+def _merge_reference(lists, k, exclude, weights):
+    """The fusion written out item by item: what merge_candidates computes."""
+    fused, best, ranks = {}, {}, {}
+    for source, items in lists.items():
+        rank = 0
+        for anime_id in items:
+            if anime_id in exclude:
+                continue
+            rank += 1
+            term = weights.get(source, 1.0) / (60 + rank)
+            fused[anime_id] = fused.get(anime_id, 0.0) + term
+            ranks.setdefault(anime_id, {})[source] = rank
+            if term > best.get(anime_id, (0.0, ""))[0]:
+                best[anime_id] = (term, source)
+    top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    return [{"anime_id": a, "score": s, "source": best[a][1], "ranks": ranks[a]} for a, s in top]
+
+
+def test_merge_candidates_matches_the_item_by_item_fusion():
+    rng = np.random.default_rng(4)
+    weights = {"als": 1.0, "ease": 1.2, "popular": 0.1, "recent": 1.2, "tie": 1.0}
+    for _ in range(30):
+        lists = {s: [int(a) for a in rng.permutation(400)[:rng.integers(0, 300)]] for s in weights}
+        exclude = {int(a) for a in rng.integers(0, 400, 40)}
+        k = int(rng.integers(1, 400))
+        out, expected = merge_candidates(lists, k, exclude, weights), _merge_reference(lists, k, exclude, weights)
+        assert [c["anime_id"] for c in out] == [c["anime_id"] for c in expected]
+        assert [c["source"] for c in out] == [c["source"] for c in expected]
+        assert [c["ranks"] for c in out] == [c["ranks"] for c in expected]
+        np.testing.assert_allclose([c["score"] for c in out], [c["score"] for c in expected], rtol=1e-12)

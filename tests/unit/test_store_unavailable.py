@@ -103,6 +103,8 @@ CALLS = {
     "popular_at": lambda s: s.popular_at(1),
     "user_candidates_at": lambda s: s.user_candidates_at(1, 1, "als"),
     "similar_at": lambda s: s.similar_at(1, 1, "cowatch"),
+    "read_user": lambda s: s.read_user(1, {"als": 1}),
+    "similar_many": lambda s: s.similar_many([(1, 1, "cowatch"), (1, 2, "content")]),
     "write_popular": lambda s: s.write_popular(1, [{"segment": "all", "rank": 1, "anime_id": 1, "score": 1.0}]),
     "write_candidates": lambda s: s.write_candidates(1, [{"user_id": 1, "source": "als", "rank": 1, "anime_id": 1,
                                                           "score": 1.0}]),

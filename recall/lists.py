@@ -1,0 +1,160 @@
+"""Recall lists as serving reads them: one user context per request, lists cached by version.
+
+Batch lists never change under a version (a build writes a new version, then flips its pointer),
+so a list read once is valid until its pointer moves: popular, similar and per-user candidate
+lists are cached in-process keyed by ``(kind, version, key)``. Pointers are re-read at most every
+``pointer_ttl_s`` seconds; when one flips, the entries of the old version are dropped. What changes
+with every event (the user's ratings, real-time features and recent events) is read per request,
+together with whichever of the user's lists are not cached, in one concurrent round
+(:meth:`store.interfaces.ServingReads.read_user`).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from cachetools import LRUCache
+
+from config import registry
+from store.interfaces import Store
+
+
+@dataclass
+class UserContext:
+    """Everything one request knows of one user, read once and shared by recall and ranking."""
+
+    user_id: int
+    ratings: list[dict]                      # {anime_id, rating}
+    features: dict | None                    # the user_features row (None: no events yet)
+    recent: list[dict]                       # {ts, event_id, kind, anime_id}, newest first
+    lists: dict[str, list[int]]              # user source -> anime ids, best first
+    pointers: dict[str, int] = field(default_factory=dict)
+    now_ms: int = 0
+
+    @property
+    def recent_titles(self) -> list[int]:
+        """Distinct titles of the recent events, most recent first."""
+        return list(dict.fromkeys(int(e["anime_id"]) for e in self.recent))
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+
+
+class ListReader:
+    """Reads recall lists for serving; ``cache_entries=0`` reads every list from the store each time."""
+
+    def __init__(self, store: Store, pointer_ttl_s: float = 1.0, cache_entries: int = 20_000,
+                 clock: Callable[[], float] = time.monotonic):
+        self.store, self.pointer_ttl_s, self.clock = store, pointer_ttl_s, clock
+        self._cache: LRUCache | None = LRUCache(cache_entries) if cache_entries > 0 else None
+        self._lock = threading.Lock()
+        self._pointers: tuple[float, dict[str, int]] | None = None
+        self.stats = {kind: CacheStats() for kind in ("candidates", "popular", "similar")}
+
+    # --- pointers ---------------------------------------------------------------------------
+    def pointers(self) -> dict[str, int]:
+        """Every list pointer, re-read at most every ``pointer_ttl_s``; a flip drops the old version's lists."""
+        cached = self._pointers
+        if cached is not None and self.clock() - cached[0] < self.pointer_ttl_s and self._cache is not None:
+            return cached[1]
+        fresh = self.store.list_versions()
+        with self._lock:
+            if cached is not None and self._cache is not None:
+                moved = {(name, version) for name, version in cached[1].items() if fresh.get(name) != version}
+                if moved:
+                    for key in [k for k in self._cache if k[:2] in moved]:
+                        self._cache.pop(key, None)
+            self._pointers = (self.clock(), fresh)
+        return fresh
+
+    # --- the cache ------------------------------------------------------------------------------
+    def _get(self, kind: str, key: tuple, depth: int):
+        """The cached list under ``key`` = ``(pointer, version, what)``, if it holds ``depth`` entries or is the
+        whole list."""
+        if self._cache is None:
+            return None
+        with self._lock:
+            entry = self._cache.get(key)
+        if entry is not None and (entry[0] >= depth or len(entry[1]) < entry[0]):
+            self.stats[kind].hits += 1
+            return entry[1:]
+        self.stats[kind].misses += 1
+        return None
+
+    def _put(self, key: tuple, depth: int, *arrays: np.ndarray) -> None:
+        if self._cache is not None:
+            with self._lock:
+                self._cache[key] = (depth, *arrays)
+
+    # --- reads ----------------------------------------------------------------------------------
+    def user(self, user_id: int, depth: int) -> UserContext:
+        """The user's context: ratings, real-time row and recent events (always read) and each user source's
+        candidate list at its current version, ``depth`` deep (cached ones are not read again)."""
+        pointers = self.pointers()
+        sources = {s.name: s for s in registry.RECALL_SOURCES if s.kind == "user" and pointers.get(s.pointer) is not None}
+        wanted = {name: pointers[s.pointer] for name, s in sources.items()}
+        lists: dict[str, np.ndarray] = {}
+        for source, version in wanted.items():
+            hit = self._get("candidates", (sources[source].pointer, version, user_id), depth)
+            if hit is not None:
+                lists[source] = hit[0]
+        missing = {source: version for source, version in wanted.items() if source not in lists}
+        reads = self.store.read_user(user_id, missing, depth)
+        for source, version in missing.items():
+            ids = np.fromiter((r["anime_id"] for r in reads.candidates.get(source, ())), dtype=np.int64)
+            self._put((sources[source].pointer, version, user_id), depth, ids)
+            lists[source] = ids
+        return UserContext(user_id, reads.ratings, reads.features, reads.recent,
+                           {s: ids.tolist() for s, ids in lists.items() if len(ids)}, pointers,
+                           int(time.time() * 1000))
+
+    def popular(self, limit: int, segment: str = "all") -> list[int]:
+        pointer = registry.SOURCE[registry.POPULAR_SOURCE].pointer
+        version = self.pointers().get(pointer)
+        if version is None:
+            return []
+        key = (pointer, version, segment)
+        hit = self._get("popular", key, limit)
+        if hit is None:
+            depth = max(limit, 200)
+            hit = (np.fromiter((r["anime_id"] for r in self.store.popular_at(version, segment, depth)), dtype=np.int64),)
+            self._put(key, depth, *hit)
+        return hit[0][:limit].tolist()
+
+    def neighbours(self, anime_ids: Iterable[int], depth: int) -> dict[int, dict[str, list[tuple[int, float]]]]:
+        """``anime_id -> {signal: [(similar_id, similarity), ...]}`` of every signal with a published version;
+        the lists not cached are read in one concurrent round."""
+        pointers = self.pointers()
+        signals = {s.name: s.pointer for s in registry.SIGNALS if pointers.get(s.pointer) is not None}
+        versions = {name: pointers[pointer] for name, pointer in signals.items()}
+        out: dict[int, dict[str, list[tuple[int, float]]]] = {}
+        missing: list[tuple[int, int, str]] = []
+        for anime_id in dict.fromkeys(anime_ids):
+            out[anime_id] = {}
+            for signal, version in versions.items():
+                hit = self._get("similar", (signals[signal], version, anime_id), depth)
+                if hit is None:
+                    missing.append((version, anime_id, signal))
+                else:
+                    out[anime_id][signal] = list(zip(hit[0][:depth].tolist(), hit[1][:depth].tolist()))
+        if missing:
+            for (version, anime_id, signal), rows in self.store.similar_many(missing, depth).items():
+                ids = np.fromiter((r["similar_id"] for r in rows), dtype=np.int64, count=len(rows))
+                scores = np.fromiter((r["score"] for r in rows), dtype=np.float64, count=len(rows))
+                self._put((signals[signal], version, anime_id), depth, ids, scores)
+                out[anime_id][signal] = list(zip(ids.tolist(), scores.tolist()))
+        for anime_id in out:  # signals in registry order, whatever came from the cache or the store
+            out[anime_id] = {s: out[anime_id][s] for s in versions if s in out[anime_id]}
+        return out
+
+    def hit_rates(self) -> dict[str, float]:
+        return {kind: (s.hits / (s.hits + s.misses) if s.hits + s.misses else 0.0) for kind, s in self.stats.items()}
