@@ -66,6 +66,8 @@ class ApiSettings(Section):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(2, ge=1)
     threads: int = Field(4, ge=1)
+    worker_class: Literal["gthread", "sync"] = Field("gthread", description="gunicorn worker class (docs/RESULTS.md: "
+                                                     "measured choice)")
     list_cache_entries: int = Field(20_000, ge=0, description="recall lists each API process keeps, by version "
                                     "(a user's list of one source is one entry, ~1.5 kB); 0 = none")
     admin_token: SecretStr | None = Field(None, description="Bearer token for /admin routes; unset = open")

@@ -323,7 +323,8 @@ class ApiService(PythonService):
     def command(self) -> list[str]:
         s = self.settings
         return [sys.executable, "-m", "gunicorn", "--bind", f"{s.api.host}:{s.api.port}", "--workers",
-                str(s.api.workers), "--threads", str(s.api.threads), "--timeout", "60", "api.wsgi:app"]
+                str(s.api.workers), "--threads", str(s.api.threads), "--worker-class",
+                s.api.worker_class, "--timeout", "60", "api.wsgi:app"]
 
     def healthy(self) -> bool:
         if not port_open(self.settings.api.host, self.settings.api.port):

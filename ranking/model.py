@@ -63,7 +63,7 @@ class LiteScorer:
     def _interpreter(self, rows: int):
         state = getattr(self._local, "state", None)
         if state is None or state[1] != rows:
-            interpreter = state[0] if state is not None else tf.lite.Interpreter(model_content=self.flatbuffer)
+            interpreter = state[0] if state is not None else tf.lite.Interpreter(model_content=self.flatbuffer, num_threads=1)
             interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], [rows, self.n_features])
             interpreter.allocate_tensors()
             state = self._local.state = (interpreter, rows, interpreter.get_input_details()[0]["index"],
