@@ -46,6 +46,7 @@ test-integration: install
 
 # Benchmarks measure the running stack (started here if it is not up) next to in-run references.
 bench: up
+	@command -v wrk >/dev/null || apt-get install -y -q wrk || sudo apt-get install -y -q wrk
 	$(PY) -m benchmarks
 
 batch: $(STAMP)
