@@ -9,7 +9,8 @@ in Cassandra.
   request's scheduled start; ``/health`` at the same rate is its reference.
 * Intake: ``POST /clicks`` (one event each) and ``POST /events`` (batches of ``BATCH``) under wrk, for fresh
   user ids; then the benchmark waits until the streaming job has counted every acknowledged event in the
-  users' ``user_features`` rows (exactly once: more would be a double count), or says how many are missing.
+  users' ``user_features`` rows, or says how many are missing (wrk stops with requests in flight, whose
+  events land unseen by it: up to one request per connection more may land; beyond that is a double count).
 
 Needs the stack up (``make bench`` starts it) and wrk (``make bench`` installs it).
 """
@@ -126,11 +127,16 @@ def intake(settings, seconds: float) -> int:
             time.sleep(2)
     finally:
         store.close()
-    verdict = ("all, once" if count == accepted else f"MISSING {accepted - count}" if count < accepted
-               else f"COUNTED TWICE {count - accepted}")
-    print(f"  landed in Cassandra: {count} of {accepted} acknowledged events ({verdict}), "
+    # wrk stops with requests in flight: their events are published and land, unseen by wrk
+    in_flight = 16 + 8 * BATCH
+    verdict = ("none missing" if count == accepted
+               else f"none missing; {count - accepted} more from requests in flight when wrk stopped "
+                    f"(at most {in_flight} possible)" if accepted < count <= accepted + in_flight
+               else f"MISSING {accepted - count}" if count < accepted
+               else f"{count - accepted - in_flight} MORE than could have been sent: counted twice")
+    print(f"  landed in Cassandra: {count} events for {accepted} acknowledged ({verdict}), "
           f"{time.monotonic() - started:.0f} s after the load")
-    return 0 if count == accepted else 1
+    return 0 if accepted <= count <= accepted + in_flight else 1
 
 
 def main(argv: list[str] | None = None) -> int:
