@@ -63,11 +63,12 @@ class LiteScorer:
     def _interpreter(self, rows: int):
         state = getattr(self._local, "state", None)
         if state is None or state[1] != rows:
-            interpreter = state[0] if state is not None else tf.lite.Interpreter(model_content=self.flatbuffer, num_threads=1)
-            interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], [rows, self.n_features])
+            interpreter = (state[0] if state is not None
+                           else tf.lite.Interpreter(model_content=self.flatbuffer, num_threads=1))
+            source = interpreter.get_input_details()[0]["index"]
+            interpreter.resize_tensor_input(source, [rows, self.n_features])
             interpreter.allocate_tensors()
-            state = self._local.state = (interpreter, rows, interpreter.get_input_details()[0]["index"],
-                                         interpreter.get_output_details()[0]["index"])
+            state = self._local.state = (interpreter, rows, source, interpreter.get_output_details()[0]["index"])
         return state
 
     def __call__(self, features: np.ndarray) -> np.ndarray:

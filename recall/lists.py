@@ -46,8 +46,6 @@ class CacheStats:
     misses: int = 0
 
 
-_EMPTY = np.zeros(0, dtype=np.int64)
-
 
 class ListReader:
     """Reads recall lists for serving; ``cache_entries=0`` reads every list from the store each time."""
@@ -100,7 +98,8 @@ class ListReader:
         """The user's context: ratings, real-time row and recent events (always read) and each user source's
         candidate list at its current version, ``depth`` deep (cached ones are not read again)."""
         pointers = self.pointers()
-        sources = {s.name: s for s in registry.RECALL_SOURCES if s.kind == "user" and pointers.get(s.pointer) is not None}
+        sources = {s.name: s for s in registry.RECALL_SOURCES
+                   if s.kind == "user" and pointers.get(s.pointer) is not None}
         wanted = {name: pointers[s.pointer] for name, s in sources.items()}
         lists: dict[str, np.ndarray] = {}
         for source, version in wanted.items():
@@ -117,23 +116,26 @@ class ListReader:
                            {s: ids.tolist() for s, ids in lists.items() if len(ids)}, pointers,
                            int(time.time() * 1000))
 
-    def popular(self, limit: int, segment: str = "all") -> list[int]:
+    def popular(self, limit: int, segment: str = "all", pointers: dict[str, int] | None = None) -> list[int]:
+        """The popular list's first ``limit`` titles (``pointers``: a request's snapshot; default: current)."""
         pointer = registry.SOURCE[registry.POPULAR_SOURCE].pointer
-        version = self.pointers().get(pointer)
+        version = (pointers if pointers is not None else self.pointers()).get(pointer)
         if version is None:
             return []
         key = (pointer, version, segment)
         hit = self._get("popular", key, limit)
         if hit is None:
             depth = max(limit, 200)
-            hit = (np.fromiter((r["anime_id"] for r in self.store.popular_at(version, segment, depth)), dtype=np.int64),)
+            rows = self.store.popular_at(version, segment, depth)
+            hit = (np.fromiter((r["anime_id"] for r in rows), dtype=np.int64, count=len(rows)),)
             self._put(key, depth, *hit)
         return hit[0][:limit].tolist()
 
-    def neighbours(self, anime_ids: Iterable[int], depth: int) -> dict[int, dict[str, list[tuple[int, float]]]]:
-        """``anime_id -> {signal: [(similar_id, similarity), ...]}`` of every signal with a published version;
-        the lists not cached are read in one concurrent round."""
-        pointers = self.pointers()
+    def neighbours(self, anime_ids: Iterable[int], depth: int,
+                   pointers: dict[str, int] | None = None) -> dict[int, dict[str, list[tuple[int, float]]]]:
+        """``anime_id -> {signal: [(similar_id, similarity), ...]}`` of every signal with a published version
+        (in ``pointers``, a request's snapshot; default: current); lists not cached are read in one round."""
+        pointers = pointers if pointers is not None else self.pointers()
         signals = {s.name: s.pointer for s in registry.SIGNALS if pointers.get(s.pointer) is not None}
         versions = {name: pointers[pointer] for name, pointer in signals.items()}
         out: dict[int, dict[str, list[tuple[int, float]]]] = {}

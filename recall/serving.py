@@ -35,10 +35,10 @@ def candidates(context: UserContext, lists: ListReader, k: int) -> list[dict]:
         best = sorted(context.ratings, key=lambda r: (-(r["rating"] or 0), r["anime_id"]))
         seeds += [int(r["anime_id"]) for r in best[:RATED_SEEDS] if int(r["anime_id"]) not in seeds]
     if seeds:
-        neighbours = lists.neighbours(seeds, SEED_NEIGHBOURS)
+        neighbours = lists.neighbours(seeds, SEED_NEIGHBOURS, context.pointers)
         fetched[registry.SEED_SOURCE] = neighbours_of_seeds(
             [(d["anime_id"], d["score"]) for d in merge_signals(neighbours[seed], SEED_NEIGHBOURS)] for seed in seeds)
-    fetched[registry.POPULAR_SOURCE] = lists.popular(k + len(seen))
+    fetched[registry.POPULAR_SOURCE] = lists.popular(k + len(seen), pointers=context.pointers)
     return merge_candidates(fetched, k, exclude=seen)
 
 

@@ -304,7 +304,8 @@ class ServingReads(ABC):
         return UserReads(self.user_ratings(user_id), self.user_features(user_id), self.recent_events(user_id),
                          {source: rows for source, rows in candidates.items() if rows})
 
-    def similar_many(self, keys: Iterable[tuple[int, int, str]], limit: int = 1000) -> dict[tuple[int, int, str], list[dict]]:
+    def similar_many(self, keys: Iterable[tuple[int, int, str]],
+                     limit: int = 1000) -> dict[tuple[int, int, str], list[dict]]:
         """``(version, anime_id, signal) -> [{rank, similar_id, score}, ...]`` for every key, best first."""
         return {key: self.similar_at(*key, limit) for key in dict.fromkeys(keys)}
 

@@ -9,6 +9,12 @@ from store.cassandra.session import CassandraSession
 from store.interfaces import ListStore, now_utc
 
 
+USER_CANDIDATES = ("SELECT rank, anime_id, score FROM {user_candidates} "
+                   "WHERE version = ? AND user_id = ? AND source = ? LIMIT ?")
+SIMILAR = ("SELECT rank, similar_id, score FROM {similar_items} "
+           "WHERE version = ? AND anime_id = ? AND signal = ? LIMIT ?")
+
+
 class CassandraLists(ListStore):
     _db: CassandraSession
 
@@ -45,14 +51,10 @@ class CassandraLists(ListStore):
                              "LIMIT ?", version, segment, limit)
 
     def user_candidates_at(self, version: int, user_id: int, source: str, limit: int = 1000) -> list[dict]:
-        return self._db.rows("SELECT rank, anime_id, score FROM {user_candidates} "
-                             "WHERE version = ? AND user_id = ? AND source = ? LIMIT ?",
-                             version, user_id, source, limit)
+        return self._db.rows(USER_CANDIDATES, version, user_id, source, limit)
 
     def similar_at(self, version: int, anime_id: int, signal: str, limit: int = 1000) -> list[dict]:
-        return self._db.rows("SELECT rank, similar_id, score FROM {similar_items} "
-                             "WHERE version = ? AND anime_id = ? AND signal = ? LIMIT ?",
-                             version, anime_id, signal, limit)
+        return self._db.rows(SIMILAR, version, anime_id, signal, limit)
 
     def write_popular(self, version: int, rows: Iterable[Mapping]) -> int:
         return self._db.many("INSERT INTO {popular_items} (version, segment, rank, anime_id, score) VALUES (?,?,?,?,?)",

@@ -7,6 +7,7 @@ from datetime import datetime
 from store.cassandra.session import CassandraSession
 from store.interfaces import RatingStore, now_utc
 
+USER_RATINGS = "SELECT anime_id, rating FROM {ratings_by_user} WHERE user_id = ?"
 _INSERT = "INSERT INTO {ratings_by_user} (user_id, anime_id, rating, updated_at) VALUES (?,?,?,?)"
 
 
@@ -37,7 +38,7 @@ class CassandraRatings(RatingStore):
         self._db.write("DELETE FROM {ratings_by_user} WHERE user_id = ? AND anime_id = ?", user_id, anime_id)
 
     def user_ratings(self, user_id: int) -> list[dict]:
-        return self._db.rows("SELECT anime_id, rating FROM {ratings_by_user} WHERE user_id = ?", user_id)
+        return self._db.rows(USER_RATINGS, user_id)
 
     def all_ratings(self, fetch_size: int = 5000) -> list[tuple[int, int, int]]:
         return [(r["user_id"], r["anime_id"], r["rating"]) for r in self._db.statement(
