@@ -1,12 +1,11 @@
 """The API: a thin Flask app over the store, the event producer and the recommender."""
 from __future__ import annotations
 
-import logging
-
 from flask_openapi3 import Info, OpenAPI, Tag
 
 from api import errors
 from api.deps import Resources
+from api.logs import register_request_ids
 from api.metrics import register_metrics
 from api.routes import admin, catalog, events, ratings, recs, upload
 from config import Settings
@@ -23,6 +22,7 @@ def create_app(settings: Settings, store: Store | None = None) -> OpenAPI:
     app.json.sort_keys = False
     app.extensions["animerec"] = resources = Resources(settings, store)
     errors.register(app)
+    register_request_ids(app, access_log=settings.api.access_log, slow_ms=settings.api.slow_request_ms)
     for module in (events, recs, catalog, ratings, upload, admin):
         app.register_api(module.blueprint)
     _register_health(app)
@@ -39,6 +39,3 @@ def _register_health(app: OpenAPI) -> None:
         ok = states["kafka"] == "up" and states["cassandra"] == "up"
         return {"status": "ok" if ok else "degraded", "dependencies": states}, 200 if ok else 503
 
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-logging.getLogger("kafka").setLevel(logging.WARNING)

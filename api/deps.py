@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from functools import cached_property
 
+from cachetools import TTLCache
+
+from api.instruments import count_lookup
 from config import Settings, registry
 from ingest.producer import EventProducer
 from ingest.topics import broker_ready, consumer_lag
@@ -34,6 +38,9 @@ class Resources:
         self._catalog_lock = threading.Lock()
         self._health: tuple[float, dict] | None = None
         self._catalog_state: tuple[float, Catalog, Recommender] | None = None
+        ttl = settings.api.details_ttl_s
+        self._details: TTLCache | None = TTLCache(maxsize=20_000, ttl=ttl) if ttl > 0 else None
+        self._details_lock = threading.Lock()
 
     @cached_property
     def store(self) -> Store:
@@ -45,7 +52,7 @@ class Resources:
 
     @cached_property
     def lists(self) -> ListReader:
-        return ListReader(self.store, cache_entries=self.settings.api.list_cache_entries)
+        return ListReader(self.store, cache_entries=self.settings.api.list_cache_entries, on_lookup=count_lookup)
 
     @cached_property
     def realtime(self) -> RealtimeCounts:
@@ -82,6 +89,25 @@ class Resources:
         """Read the catalog again now (after an upload), instead of when it expires."""
         with self._catalog_lock:
             self._set_catalog(Catalog.from_store(self.store))
+        if self._details is not None:
+            with self._details_lock:
+                self._details.clear()
+
+    def title_details(self, anime_id: int, read: Callable[[int], dict | None]) -> dict | None:
+        """One title's details (``read(anime_id)``: None when there is no such title), kept for
+        ``api.details_ttl_s``: the stored row changes only by an upload (which clears this cache) and the rating
+        statistics only when the batch job runs. A title that does not exist is not kept."""
+        if self._details is None:
+            return read(anime_id)
+        with self._details_lock:
+            found = self._details.get(anime_id)
+        count_lookup("details", found is not None)
+        if found is None:
+            found = read(anime_id)
+            if found is not None:
+                with self._details_lock:
+                    self._details[anime_id] = found
+        return found
 
     @property
     def catalog(self) -> Catalog:
@@ -92,9 +118,15 @@ class Resources:
         return self._catalog_and_recommender()[2]
 
     def health(self) -> dict:
-        """Each dependency's state, cached for a few seconds so /health stays cheap."""
-        with self._lock:
-            if self._health and time.monotonic() - self._health[0] < self.HEALTH_TTL_S:
+        """Each dependency's state, cached for a few seconds so /health stays cheap; while one thread probes
+        again, the others answer the last states instead of queueing behind it."""
+        cached = self._health
+        if cached and time.monotonic() - cached[0] < self.HEALTH_TTL_S:
+            return cached[1]
+        if not self._lock.acquire(blocking=cached is None):
+            return cached[1]
+        try:
+            if self._health is not cached:  # another thread probed while this one waited
                 return self._health[1]
             kafka = self._check(lambda: "up" if broker_ready(self.settings) else "down")
             states = {"kafka": kafka,
@@ -106,6 +138,8 @@ class Resources:
                       "recall": self._check(self._recall_versions)}
             self._health = (time.monotonic(), states)
             return states
+        finally:
+            self._lock.release()
 
     @staticmethod
     def _check(probe) -> str | dict:

@@ -1,15 +1,31 @@
-"""``GET /metrics``: Prometheus text exposition of the API's view of the platform.
+"""``GET /metrics``: Prometheus text exposition of the API and of its view of the platform.
 
-Gauges are collected when scraped, from the same cached dependency states ``/health`` reports,
-so a scrape costs no more than a health check.
+Counted per request, in every worker (prometheus-client's multiprocess mode when the launcher sets
+``PROMETHEUS_MULTIPROC_DIR``, so a scrape answered by one gunicorn worker sums them all):
+
+* ``animerec_http_request_duration_seconds{route,method}`` (histogram) and
+  ``animerec_http_responses_total{route,method,status}``; ``route`` is the URL rule (``/recommends/<user_id>``),
+  so the label set stays small;
+* ``animerec_kafka_publish_errors_total{route}``: events the broker did not acknowledge (answered 503);
+* ``animerec_cache_lookups_total{cache,result}``: recall-list and title-details cache hits and misses.
+
+Collected when scraped, from the same cached dependency states ``/health`` reports (a scrape costs no
+more than a health check): dependency up/down, streaming consumer lag per topic, the serving ranker's
+version and each recall list's version.
 """
 from __future__ import annotations
 
-from flask import Flask, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+import os
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, multiprocess
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 
 from api.deps import Resources
+from api.instruments import INSTRUMENTS, REQUEST_SECONDS, RESPONSES
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class HealthCollector:
@@ -28,12 +44,57 @@ class HealthCollector:
             for topic, value in states["streaming_lag"].items():
                 lag.add_metric([topic], float(value))
         yield lag
+        model = GaugeMetricFamily("animerec_ranker_info", "The ranker version serving (1 = serving)",
+                                  labels=["version"])
+        if isinstance(states.get("ranker"), str) and not states["ranker"].startswith("down"):
+            model.add_metric([states["ranker"]], 1.0)
+        yield model
+        lists = GaugeMetricFamily("animerec_recall_list_version", "Version each recall list pointer names",
+                                  labels=["list"])
+        if isinstance(states.get("recall"), dict):
+            for name, version in states["recall"].items():
+                if version is not None:
+                    lists.add_metric([name], float(version))
+        yield lists
+
+
+def _route() -> str:
+    rule = request.url_rule
+    return rule.rule if rule is not None else "unmatched"
 
 
 def register_metrics(app: Flask, resources: Resources) -> None:
-    registry = CollectorRegistry(auto_describe=False)
+    """Time and count every request and serve ``/metrics``."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry(auto_describe=False)
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Instruments())
     registry.register(HealthCollector(resources))
+
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        started = g.get("started")
+        if started is not None:
+            route = _route()
+            REQUEST_SECONDS.labels(route, request.method).observe(time.perf_counter() - started)
+            RESPONSES.labels(route, request.method, str(response.status_code)).inc()
+        return response
 
     @app.route("/metrics")
     def metrics():
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+class _Instruments:
+    """This process's own instruments (single-process mode: tests, ``flask run``)."""
+
+    def collect(self):
+        for collector in INSTRUMENTS:
+            yield from collector.collect()
+

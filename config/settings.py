@@ -45,7 +45,14 @@ class KafkaSettings(Section):
     bootstrap_servers: str = "127.0.0.1:9092"
     port: int = Field(9092, ge=1, le=65535, description="the local broker's port (launcher)")
     controller_port: int = Field(9093, ge=1, le=65535)
-    request_timeout_ms: int = Field(10_000, ge=100)
+    request_timeout_ms: int = Field(10_000, ge=100, description="a client's wait for one broker answer")
+    publish_timeout_ms: int = Field(1_000, ge=100, description="the API's wait for the broker to acknowledge an "
+                                    "event or a batch before answering 503 (Retry-After)")
+    delivery_timeout_ms: int = Field(30_000, ge=1_000, description="how long the API's producer keeps retrying an "
+                                     "event it has sent (one answered 503 may still land within this)")
+    max_pending_events: int = Field(20_000, ge=1, description="events an API process has sent and not yet seen "
+                                    "acknowledged; beyond it a publish waits (at most publish_timeout_ms)")
+    linger_ms: int = Field(1, ge=0, description="the API producer's wait to fill a batch")
     replication_factor: int = Field(1, ge=1, description="of the topics the platform creates")
 
 
@@ -65,12 +72,19 @@ class ApiSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(2, ge=1)
-    threads: int = Field(4, ge=1)
+    threads: int = Field(16, ge=1, description="per worker; most of a request's time is spent waiting on Kafka or "
+                         "Cassandra (docs/RESULTS.md: 16 lifted POST /clicks from 680/s to 1,150/s over 4)")
     worker_class: Literal["gthread", "sync"] = Field("gthread", description="gunicorn worker class (docs/RESULTS.md: "
                                                      "measured choice)")
     list_cache_entries: int = Field(20_000, ge=0, description="recall lists each API process keeps, by version "
                                     "(a user's list of one source is one entry, ~1.5 kB); 0 = none")
     admin_token: SecretStr | None = Field(None, description="Bearer token for /admin routes; unset = open")
+    access_log: bool = Field(False, description="one JSON log line per request (method, path, route, status, ms, "
+                             "request id); costs ~25 % of /health's throughput on 2 cores (docs/RESULTS.md)")
+    slow_request_ms: float = Field(1_000, ge=0, description="a request slower than this, or answered 5xx, is always "
+                                   "logged (a warning with the access line's fields)")
+    details_ttl_s: float = Field(60.0, ge=0, description="how long a worker answers /anime/<id> from its cache "
+                                 "(an upload clears it at once in the worker that took it); 0 = no cache")
 
 
 class FlinkSettings(Section):

@@ -1,69 +1,175 @@
 """The only place that produces to Kafka."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
+from confluent_kafka import KafkaException, Producer
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from config import Settings, registry
 from ingest.events import Event
 
+log = logging.getLogger("animerec.kafka")
+
 
 class EventBusUnavailable(RuntimeError):
-    """Kafka did not acknowledge the event; the caller must not report success."""
+    """Kafka did not acknowledge the event in time; the caller must not report success."""
+
+
+class PendingLimit:
+    """At most ``limit`` events sent and not yet acknowledged, per process: beyond it a publish waits, and
+    gives up after its deadline, instead of piling up memory while the broker is slow or gone."""
+
+    def __init__(self, limit: int):
+        self.limit, self.pending = limit, 0
+        self._cond = threading.Condition()
+
+    def reserve(self, n: int, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self.pending + n > max(self.limit, n):
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._cond.wait(left):
+                    return False
+            self.pending += n
+            return True
+
+    def release(self, n: int = 1) -> None:
+        with self._cond:
+            self.pending -= n
+            self._cond.notify_all()
+
+
+class Receipt:
+    """The acknowledgements of one publish's ``n`` events, filled in by the producer's delivery callbacks."""
+
+    def __init__(self, n: int, on_settled):
+        self.left, self.error, self.first = n, None, None
+        self._on_settled = on_settled
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+
+    def settle(self, err, msg) -> None:
+        with self._lock:
+            self.left -= 1
+            if err is not None and self.error is None:
+                self.error = err
+            elif err is None and self.first is None:
+                self.first = {"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset()}
+            finished = self.left == 0
+        self._on_settled(err is None)
+        if finished:
+            self._done.set()
+
+    def wait(self, timeout_s: float) -> bool:
+        return self._done.wait(timeout_s)
 
 
 class EventProducer:
-    """Publishes events keyed by user_id and waits for the broker's acknowledgement (acks=all)."""
+    """Publishes events keyed by user_id; a publish returns once the broker acknowledged (acks=all).
+
+    One producer per process (librdkafka: its own threads, off the GIL), shared by the request threads:
+    sends never wait for one another, the idempotent producer keeps each partition in order with several
+    requests in flight, and at most ``kafka.max_pending_events`` are unacknowledged at once (beyond it a
+    publish waits for room, at most ``kafka.publish_timeout_ms``). A background thread serves the delivery
+    reports. A publish raises :class:`EventBusUnavailable` when Kafka refuses an event, when nothing at
+    all was acknowledged for ``publish_timeout_ms`` while it waited (the broker is down: the caller hears so
+    within that time, never a hang), or after ``request_timeout_ms`` (the broker is up but too slow).
+    An event answered that way may still land once the broker is back (the producer retries it for
+    ``kafka.delivery_timeout_ms``): a retry with the same event id is counted once.
+    """
+
+    POLL_S = 0.05
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._producer: KafkaProducer | None = None
+        self._producer: Producer | None = None
         self._lock = threading.Lock()
+        self._pending = PendingLimit(settings.kafka.max_pending_events)
+        self._last_ack = 0.0  # time.monotonic() of the latest acknowledgement
+        self._stop = threading.Event()
 
-    def _client(self) -> KafkaProducer:
+    @property
+    def timeout_s(self) -> float:
+        return self.settings.kafka.publish_timeout_ms / 1000
+
+    def _client(self) -> Producer:
         with self._lock:
             if self._producer is None:
+                k = self.settings.kafka
                 try:
-                    self._producer = KafkaProducer(
-                        bootstrap_servers=self.settings.kafka.bootstrap_servers, client_id="animerec-api",
-                        acks="all", retries=3, retry_backoff_ms=200, linger_ms=0,
-                        max_in_flight_requests_per_connection=1,  # keeps a user's events in order across retries
-                        request_timeout_ms=self.settings.kafka.request_timeout_ms,
-                        max_block_ms=self.settings.kafka.request_timeout_ms,
-                        key_serializer=lambda k: str(k).encode())
-                except (KafkaError, OSError) as exc:
-                    raise EventBusUnavailable(f"Kafka is unreachable: {exc}") from exc
+                    self._producer = Producer({
+                        "bootstrap.servers": k.bootstrap_servers, "client.id": "animerec-api", "acks": "all",
+                        "enable.idempotence": True, "linger.ms": k.linger_ms,
+                        "partitioner": "murmur2_random",  # the Java client's (and kafka-python's): a user's
+                        # events share one partition whichever of our producers sent them
+                        "request.timeout.ms": k.request_timeout_ms, "delivery.timeout.ms": k.delivery_timeout_ms,
+                        "queue.buffering.max.messages": 2 * k.max_pending_events,
+                        "logger": log})  # librdkafka's lines go to our logs (served by the delivery thread)
+                except KafkaException as exc:
+                    raise EventBusUnavailable(f"Kafka producer: {exc}") from exc
+                self._stop.clear()
+                threading.Thread(target=self._serve_reports, args=(self._producer,), name="kafka-delivery",
+                                 daemon=True).start()
             return self._producer
+
+    def _serve_reports(self, producer: Producer) -> None:
+        while not self._stop.is_set():
+            producer.poll(self.POLL_S)
+
+    def _settled(self, acknowledged: bool) -> None:
+        self._pending.release()
+        if acknowledged:
+            self._last_ack = time.monotonic()
+
+    def _send(self, events: list[Event]) -> Receipt:
+        """Send every one of ``events``; their receipt. Nothing is sent unless there is room for all."""
+        if not self._pending.reserve(len(events), self.timeout_s):
+            raise EventBusUnavailable(f"{self._pending.pending} events are already waiting for Kafka")
+        receipt = Receipt(len(events), self._settled)
+        sent = 0
+        try:
+            client = self._client()
+            for event in events:
+                client.produce(registry.TOPIC_OF_KIND[event.kind].name, key=str(event.user_id).encode(),
+                               value=event.to_bytes(), on_delivery=receipt.settle)
+                sent += 1
+        except (KafkaException, BufferError) as exc:
+            self._pending.release(len(events) - sent)
+            raise EventBusUnavailable(f"Kafka did not take the event: {exc}") from exc
+        except BaseException:
+            self._pending.release(len(events) - sent)
+            raise
+        return receipt
+
+    def _wait(self, receipt: Receipt) -> Receipt:
+        started = time.monotonic()
+        give_up = started + self.settings.kafka.request_timeout_ms / 1000
+        while not receipt.wait(self.POLL_S):
+            now = time.monotonic()
+            silent = now - max(self._last_ack, started)
+            if silent >= self.timeout_s or now >= give_up:
+                raise EventBusUnavailable(f"no acknowledgement from Kafka for {silent:.1f} s")
+        if receipt.error is not None:
+            raise EventBusUnavailable(f"Kafka did not acknowledge: {receipt.error.str()}")
+        return receipt
 
     def publish(self, event: Event) -> dict:
         """Send one event; return its topic/partition/offset once Kafka has it."""
-        topic = registry.TOPIC_OF_KIND[event.kind].name
-        try:
-            future = self._client().send(topic, key=event.user_id, value=event.to_bytes())
-            meta = future.get(timeout=self.settings.kafka.request_timeout_ms / 1000)
-        except (KafkaError, OSError) as exc:
-            raise EventBusUnavailable(f"Kafka did not acknowledge the event: {exc}") from exc
-        return {"topic": meta.topic, "partition": meta.partition, "offset": meta.offset}
+        return self._wait(self._send([event])).first
 
     def publish_many(self, events: list[Event]) -> None:
         """Send a batch; return once Kafka acknowledged every one of them (all sent before any wait)."""
-        try:
-            client = self._client()
-            futures = [client.send(registry.TOPIC_OF_KIND[e.kind].name, key=e.user_id, value=e.to_bytes())
-                       for e in events]
-            deadline = time.monotonic() + self.settings.kafka.request_timeout_ms / 1000
-            for future in futures:
-                future.get(timeout=max(0.0, deadline - time.monotonic()))
-        except (KafkaError, OSError) as exc:
-            raise EventBusUnavailable(f"Kafka did not acknowledge the batch: {exc}") from exc
+        self._wait(self._send(events))
 
     def close(self) -> None:
         with self._lock:
             if self._producer is not None:
-                self._producer.close(timeout=5)
+                self._producer.flush(5)
+                self._stop.set()
                 self._producer = None
 
 

@@ -49,7 +49,7 @@ def ensure_topics(settings: Settings) -> None:
 
 def end_offsets(settings: Settings) -> dict:
     """The end offset of every partition of every topic of the registry."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False)
     try:
         parts = [TopicPartition(t.name, p) for t in registry.TOPICS for p in consumer.partitions_for_topic(t.name) or ()]
         return consumer.end_offsets(parts)
@@ -93,7 +93,7 @@ def partition_marks(settings: Settings, events, shares=(0.0, 1.0)) -> list[list[
     share of ``events`` (in send order), as the producers' default partitioner places them by user_id.
     A partition is read in order, so once its mark is stored, so is everything before it in that partition."""
     partitioner = DefaultPartitioner()
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False)
     try:
         parts = {t.name: sorted(consumer.partitions_for_topic(t.name) or ()) for t in registry.TOPICS}
     finally:

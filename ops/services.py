@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import string
@@ -317,14 +318,26 @@ class ApiService(PythonService):
     name = "api"
     start_timeout_s = 90.0
 
+    @property
+    def metrics_dir(self) -> Path:
+        """Where the workers keep their Prometheus counters (multiprocess mode), emptied at each start."""
+        return self.dir / "prometheus"
+
     def ports(self) -> list[int]:
         return [self.settings.api.port]
 
+    def prepare(self) -> None:
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        self.metrics_dir.mkdir(parents=True)
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)}
+
     def command(self) -> list[str]:
         s = self.settings
-        return [sys.executable, "-m", "gunicorn", "--bind", f"{s.api.host}:{s.api.port}", "--workers",
-                str(s.api.workers), "--threads", str(s.api.threads), "--worker-class",
-                s.api.worker_class, "--timeout", "60", "api.wsgi:app"]
+        return [sys.executable, "-m", "gunicorn", "-c", "python:api.gunicorn_conf", "--bind",
+                f"{s.api.host}:{s.api.port}", "--workers", str(s.api.workers), "--threads", str(s.api.threads),
+                "--worker-class", s.api.worker_class, "--timeout", "60", "api.wsgi:app"]
 
     def healthy(self) -> bool:
         if not port_open(self.settings.api.host, self.settings.api.port):

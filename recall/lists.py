@@ -46,13 +46,13 @@ class CacheStats:
     misses: int = 0
 
 
-
 class ListReader:
     """Reads recall lists for serving; ``cache_entries=0`` reads every list from the store each time."""
 
     def __init__(self, store: Store, pointer_ttl_s: float = 1.0, cache_entries: int = 20_000,
-                 clock: Callable[[], float] = time.monotonic):
-        self.store, self.pointer_ttl_s, self.clock = store, pointer_ttl_s, clock
+                 clock: Callable[[], float] = time.monotonic, on_lookup: Callable[[str, bool], None] | None = None):
+        """``on_lookup(kind, hit)`` is told of every cache lookup (the API counts them in its metrics)."""
+        self.store, self.pointer_ttl_s, self.clock, self.on_lookup = store, pointer_ttl_s, clock, on_lookup
         self._cache: LRUCache | None = LRUCache(cache_entries) if cache_entries > 0 else None
         self._lock = threading.Lock()
         self._pointers: tuple[float, dict[str, int]] | None = None
@@ -82,11 +82,14 @@ class ListReader:
             return None
         with self._lock:
             entry = self._cache.get(key)
-        if entry is not None and (entry[0] >= depth or len(entry[1]) < entry[0]):
+        hit = entry is not None and (entry[0] >= depth or len(entry[1]) < entry[0])
+        if hit:
             self.stats[kind].hits += 1
-            return entry[1:]
-        self.stats[kind].misses += 1
-        return None
+        else:
+            self.stats[kind].misses += 1
+        if self.on_lookup is not None:
+            self.on_lookup(kind, hit)
+        return entry[1:] if hit else None
 
     def _put(self, key: tuple, depth: int, *arrays: np.ndarray) -> None:
         if self._cache is not None:

@@ -58,15 +58,24 @@ def get_anime(path: AnimePath, query: NoQuery):
 
     ``rating_count`` (ratings, -1 included), ``scored_count`` (1..10 only) and
     ``mean_user_score`` come from the ``anime_rating_stats`` table, which the batch job fills;
-    until it has run for a title they are ``null`` and ``rating_stats`` is ``"pending"``.
+    until it has run for a title they are ``null`` and ``rating_stats`` is ``"pending"``. Each API worker
+    answers a title from its cache for up to ``api.details_ttl_s`` (60 s): statistics the batch job has just
+    rewritten show within that.
     """
-    resources = _resources()
-    anime = resources.store.get_anime(path.anime_id)
-    if anime is None:
+    details = _resources().title_details(path.anime_id, _read_details)
+    if details is None:
         raise not_found("anime", path.anime_id)
+    return details
+
+
+def _read_details(anime_id: int) -> dict | None:
+    store = _resources().store
+    anime = store.get_anime(anime_id)
+    if anime is None:
+        return None
     if anime.get("rating") is not None:
         anime["rating"] = round(anime["rating"], 2)  # stored as float32
-    stats = resources.store.anime_rating_stats(path.anime_id)
+    stats = store.anime_rating_stats(anime_id)
     if stats is None:
         return {**anime, "rating_count": None, "scored_count": None, "mean_user_score": None,
                 "rating_stats": "pending"}

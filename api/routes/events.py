@@ -1,10 +1,13 @@
 """POST /clicks, /views and /events (a batch): validate, publish to Kafka, answer only once Kafka acknowledged."""
 from __future__ import annotations
 
+import logging
+
 from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
 from api.errors import ApiError
+from api.instruments import PUBLISH_ERRORS
 from api.models import EventBatch
 from ingest.events import Event, EventIn
 from ingest.producer import EventBusUnavailable
@@ -13,6 +16,7 @@ from store.errors import StoreUnavailable
 tag = Tag(name="events", description="User events; each goes onto Kafka and on to the streaming job")
 blueprint = APIBlueprint("events", __name__, abp_tags=[tag])
 RETRY_AFTER_S = 5
+log = logging.getLogger("animerec.api.events")
 
 
 def _genres(resources, anime_id: int) -> list[str]:
@@ -29,7 +33,10 @@ def publish(kind: str, body: EventIn, rating: int | None = None):
     try:
         receipt = resources.producer.publish(event)
     except EventBusUnavailable as exc:
-        raise ApiError(503, "event bus unavailable; the event was not recorded", retry_after_s=RETRY_AFTER_S,
+        PUBLISH_ERRORS.labels(f"/{kind}s").inc()
+        log.warning("503 for a %s: %s", kind, exc)
+        raise ApiError(503, "event bus unavailable; the event was not acknowledged (retry it with this event_id: "
+                            "a repeat is counted once)", retry_after_s=RETRY_AFTER_S, event_id=event.event_id,
                        reason=str(exc)) from exc
     return {"status": "accepted", "event_id": event.event_id, "kind": kind, "timestamp": event.timestamp,
             **receipt}, 202
@@ -61,6 +68,9 @@ def post_events(body: EventBatch):
     try:
         resources.producer.publish_many(events)
     except EventBusUnavailable as exc:
-        raise ApiError(503, "event bus unavailable; the batch was not recorded (retry it whole: event ids "
-                            "make a repeat harmless)", retry_after_s=RETRY_AFTER_S, reason=str(exc)) from exc
+        PUBLISH_ERRORS.labels("/events").inc(len(events))
+        log.warning("503 for a batch of %d events: %s", len(events), exc)
+        raise ApiError(503, "event bus unavailable; the batch was not acknowledged (retry it whole with these "
+                            "event_ids: a repeat is counted once)", retry_after_s=RETRY_AFTER_S,
+                       event_ids=[e.event_id for e in events], reason=str(exc)) from exc
     return {"status": "accepted", "count": len(events), "event_ids": [e.event_id for e in events]}, 202

@@ -130,7 +130,7 @@ def test_bad_delete_paths_are_400(client, path, field):
 def test_rating_is_503_when_kafka_cannot_take_it(app, client):
     app.extensions["animerec"].__dict__["producer"] = FakeProducer(down=True)
     response = client.post("/ratings", json={"user_id": 42, "anime_id": 5114, "rating": 5})
-    assert response.status_code == 503 and "not recorded" in response.get_json()["error"]
+    assert response.status_code == 503 and "not acknowledged" in response.get_json()["error"]
 
 
 # --- upload -----------------------------------------------------------------------------------

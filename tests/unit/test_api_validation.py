@@ -50,7 +50,7 @@ def test_unknown_route_and_method_are_json(client):
 def test_event_is_503_when_kafka_cannot_take_it(client):
     response = client.post("/clicks", json={"user_id": 1, "anime_id": 5114})
     assert response.status_code == 503
-    assert "not recorded" in response.get_json()["error"]
+    assert "not acknowledged" in response.get_json()["error"]
 
 
 def test_openapi_describes_every_route(client):
@@ -91,4 +91,4 @@ def test_batch_is_503_with_retry_after_when_kafka_cannot_take_it(client):
     response = client.post("/events", json={"events": [_click(), _click(kind="view")]})
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
-    assert "not recorded" in response.get_json()["error"]
+    assert "not acknowledged" in response.get_json()["error"]

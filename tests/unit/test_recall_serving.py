@@ -137,6 +137,15 @@ def _counting_store():
     return store
 
 
+def test_every_cache_lookup_is_reported_with_its_kind_and_outcome():
+    seen = []
+    lists = ListReader(_counting_store(), on_lookup=lambda kind, hit: seen.append((kind, hit)))
+    for _ in range(2):
+        candidates(lists.user(5, 100), lists, 5)
+    assert seen.count(("candidates", False)) == 1 and seen.count(("candidates", True)) == 1
+    assert ("popular", False) in seen and ("popular", True) in seen
+
+
 def test_lists_are_read_once_per_version_and_a_flip_reads_the_new_one():
     store, now = _counting_store(), [0.0]
     lists = ListReader(store, pointer_ttl_s=1.0, clock=lambda: now[0])

@@ -1,0 +1,16 @@
+"""The API's Prometheus instruments, one definition each (served by :mod:`api.metrics`)."""
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+REQUEST_SECONDS = Histogram("animerec_http_request_duration_seconds", "Time from request to response",
+                            ["route", "method"],
+                            buckets=(.001, .0025, .005, .01, .02, .03, .05, .1, .25, .5, 1, 2.5, 5, 10))
+RESPONSES = Counter("animerec_http_responses_total", "Responses by route and status", ["route", "method", "status"])
+PUBLISH_ERRORS = Counter("animerec_kafka_publish_errors_total", "Events Kafka did not acknowledge", ["route"])
+CACHE_LOOKUPS = Counter("animerec_cache_lookups_total", "Cache lookups by cache and result", ["cache", "result"])
+INSTRUMENTS = (REQUEST_SECONDS, RESPONSES, PUBLISH_ERRORS, CACHE_LOOKUPS)
+
+
+def count_lookup(cache: str, hit: bool) -> None:
+    CACHE_LOOKUPS.labels(cache, "hit" if hit else "miss").inc()
