@@ -5,6 +5,7 @@ import logging
 import threading
 import time
 
+from confluent_kafka import KafkaError as RdKafkaError
 from confluent_kafka import KafkaException, Producer
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
@@ -75,9 +76,10 @@ class EventProducer:
     sends never wait for one another, the idempotent producer keeps each partition in order with several
     requests in flight, and at most ``kafka.max_pending_events`` are unacknowledged at once (beyond it a
     publish waits for room, at most ``kafka.publish_timeout_ms``). A background thread serves the delivery
-    reports. A publish raises :class:`EventBusUnavailable` when Kafka refuses an event, when nothing at
-    all was acknowledged for ``publish_timeout_ms`` while it waited (the broker is down: the caller hears so
-    within that time, never a hang), or after ``request_timeout_ms`` (the broker is up but too slow).
+    reports. A publish raises :class:`EventBusUnavailable` when Kafka refuses an event; when the client has
+    lost every broker and nothing was acknowledged for ``publish_timeout_ms`` (the broker is down: the
+    caller hears so within that time, never a hang); or after ``request_timeout_ms`` without an answer
+    (a broker that is up but too slow, or one still being connected to).
     An event answered that way may still land once the broker is back (the producer retries it for
     ``kafka.delivery_timeout_ms``): a retry with the same event id is counted once.
     """
@@ -90,6 +92,7 @@ class EventProducer:
         self._lock = threading.Lock()
         self._pending = PendingLimit(settings.kafka.max_pending_events)
         self._last_ack = 0.0  # time.monotonic() of the latest acknowledgement
+        self._brokers_down = False  # librdkafka reported every broker down, and nothing was acknowledged since
         self._stop = threading.Event()
 
     @property
@@ -108,7 +111,8 @@ class EventProducer:
                         # events share one partition whichever of our producers sent them
                         "request.timeout.ms": k.request_timeout_ms, "delivery.timeout.ms": k.delivery_timeout_ms,
                         "queue.buffering.max.messages": 2 * k.max_pending_events,
-                        "logger": log})  # librdkafka's lines go to our logs (served by the delivery thread)
+                        "logger": log,  # librdkafka's lines go to our logs (served by the delivery thread)
+                        "error_cb": self._client_error})
                 except KafkaException as exc:
                     raise EventBusUnavailable(f"Kafka producer: {exc}") from exc
                 self._stop.clear()
@@ -120,10 +124,16 @@ class EventProducer:
         while not self._stop.is_set():
             producer.poll(self.POLL_S)
 
+    def _client_error(self, error) -> None:
+        if error.code() == RdKafkaError._ALL_BROKERS_DOWN:
+            self._brokers_down = True
+        log.warning("Kafka client: %s", error.str())
+
     def _settled(self, acknowledged: bool) -> None:
         self._pending.release()
         if acknowledged:
             self._last_ack = time.monotonic()
+            self._brokers_down = False
 
     def _send(self, events: list[Event]) -> Receipt:
         """Send every one of ``events``; their receipt. Nothing is sent unless there is room for all."""
@@ -151,8 +161,9 @@ class EventProducer:
         while not receipt.wait(self.POLL_S):
             now = time.monotonic()
             silent = now - max(self._last_ack, started)
-            if silent >= self.timeout_s or now >= give_up:
-                raise EventBusUnavailable(f"no acknowledgement from Kafka for {silent:.1f} s")
+            if (self._brokers_down and silent >= self.timeout_s) or now >= give_up:
+                raise EventBusUnavailable(f"no acknowledgement from Kafka for {silent:.1f} s"
+                                          f"{' (no broker reachable)' if self._brokers_down else ''}")
         if receipt.error is not None:
             raise EventBusUnavailable(f"Kafka did not acknowledge: {receipt.error.str()}")
         return receipt

@@ -128,9 +128,16 @@ def source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
     )"""
 
 
+# Only well-formed events go on: a record someone produced to the topics without the API's validation
+# (valid JSON lacking an id, a user or a title, or of an unknown kind) is dropped here, never written.
+KINDS = ", ".join(f"'{kind}'" for kind in registry.TOPIC_OF_KIND)
+WELL_FORMED = (f"event_id IS NOT NULL AND kind IN ({KINDS}) AND user_id IS NOT NULL AND anime_id IS NOT NULL "
+               "AND `timestamp` IS NOT NULL")
+
 # Keep-first on event_id, in processing order: a repeat (a producer retry, a replay) is dropped.
-DEDUP = """SELECT event_id, kind, user_id, anime_id, `timestamp` AS ts_ms, rating, genres, ts FROM (
-               SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY pt) AS rn FROM kafka_events)
+DEDUP = f"""SELECT event_id, kind, user_id, anime_id, `timestamp` AS ts_ms, rating, genres, ts FROM (
+               SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY pt) AS rn FROM kafka_events
+               WHERE {WELL_FORMED})
            WHERE rn = 1"""
 
 

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import uuid
 
+from kafka import KafkaProducer
+
+from config import registry
 from tests.integration.conftest import wait_for
 
 NEW_USER = 990_001
@@ -25,6 +28,22 @@ def test_metrics_expose_consumer_lag_per_topic(api_url, http):
     for topic in ("clicks", "views", "ratings"):
         assert f'animerec_streaming_consumer_lag{{topic="{topic}"}}' in text
     assert 'animerec_dependency_up{dependency="cassandra"} 1.0' in text
+
+
+def _count(text: str, prefix: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
+
+
+def test_metrics_sum_the_requests_of_every_worker(api_url, http):
+    """gunicorn runs several workers; a scrape answered by one of them still counts them all."""
+    series = 'animerec_http_responses_total{method="GET",route="/anime/<anime_id>",status="200"}'
+    before = _count(http.get(f"{api_url}/metrics", timeout=10).text, series)
+    for _ in range(40):  # fresh connections: each lands on whichever worker accepts it
+        assert http.get(f"{api_url}/anime/5114", timeout=10, headers={"Connection": "close"}).status_code == 200
+    text = http.get(f"{api_url}/metrics", timeout=10).text
+    assert _count(text, series) == before + 40
+    assert 'animerec_http_request_duration_seconds_bucket{le="0.05",method="GET",route="/anime/<anime_id>"}' in text
+    assert 'animerec_ranker_info{version="' in text and 'animerec_recall_list_version{list="popular"}' in text
 
 
 def test_new_user_gets_ranked_recommendations(api_url, http):
@@ -127,3 +146,23 @@ def test_event_batch_lands_every_event_once(api_url, http, store):
     wait_for(lambda: len(store.recent_events(user, limit=10)) >= 3 and store.user_ratings(user))
     assert sorted(e["event_id"] for e in store.recent_events(user, limit=10)) == sorted(e["event_id"] for e in batch)
     assert [(r["anime_id"], r["rating"]) for r in store.user_ratings(user)] == [(5114, 9)]
+
+
+def test_malformed_records_produced_around_the_api_are_dropped_by_the_job(api_url, http, store, settings):
+    """Someone writes to the topics directly, without the API's validation: the streaming job drops what it
+    cannot count and goes on (before, a record without a user_id failed the job on every restart)."""
+    user = NEW_USER + 5
+    topic = registry.TOPIC_OF_KIND["click"].name
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, acks="all")
+    try:
+        key = str(user).encode()  # the user's partition: the sentinel below lands after these
+        for value in (b"{}", b"not json", b'{"event_id": "no-user", "kind": "click", "anime_id": 1, "timestamp": 1}',
+                      b'{"event_id": "odd-kind", "kind": "like", "user_id": %d, "anime_id": 1, "timestamp": 1}' % user):
+            producer.send(topic, key=key, value=value).get(timeout=10)
+    finally:
+        producer.close()
+    sentinel = http.post(f"{api_url}/clicks", json={"user_id": user, "anime_id": 1}, timeout=10).json()
+    wait_for(lambda: store.get_event(sentinel["event_id"]) and store.recent_events(user), timeout_s=90)
+    assert [e["event_id"] for e in store.recent_events(user)] == [sentinel["event_id"]]
+    assert store.get_event("no-user") is None and store.get_event("odd-kind") is None
+    assert http.get(f"{api_url}/health", timeout=10).json()["dependencies"]["streaming"] == "up"
