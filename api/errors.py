@@ -7,7 +7,10 @@ from flask import jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from store.errors import StoreUnavailable
+
 log = logging.getLogger("animerec.api")
+STORE_RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -44,6 +47,13 @@ def register(app) -> None:
         response = error_response(exc.status, exc.message, retry_after_s=exc.retry_after_s, **exc.extra)
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
+
+    @app.errorhandler(StoreUnavailable)
+    def _store_down(exc: StoreUnavailable):
+        """Cassandra down or too slow, on any route: 503 and when to try again, never a 500."""
+        log.warning("503, store unavailable: %s", exc)
+        return _api_error(ApiError(503, "the store is unavailable; try again shortly",
+                                   retry_after_s=STORE_RETRY_AFTER_S, dependency="cassandra"))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
