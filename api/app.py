@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask_openapi3 import Info, OpenAPI, Tag
 
-from api import errors
+from accounts import jwt_secret
+from api import auth, errors
 from api.deps import Resources
 from api.logs import register_request_ids
 from api.metrics import register_metrics
-from api.routes import admin, catalog, events, ratings, recs, upload
+from api.routes import account, admin, catalog, events, ratings, recs, upload
 from config import Settings
 from store import Store
 
@@ -17,24 +18,28 @@ OPENAPI_URL = "/openapi"  # interactive viewer: /openapi/swagger
 def create_app(settings: Settings, store: Store | None = None) -> OpenAPI:
     app = OpenAPI(__name__, info=Info(title="animerec", version="0.1.0",
                                       description="Streaming recall-and-rank recommendations for anime."),
-                  doc_prefix=OPENAPI_URL, validation_error_status=400,
+                  doc_prefix=OPENAPI_URL, validation_error_status=400, security_schemes=auth.SECURITY_SCHEMES,
                   validation_error_callback=errors.validation_error_response)
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = settings.api.max_body_bytes      # 413 beyond it (/upload has its own)
     app.extensions["animerec"] = resources = Resources(settings, store)
     errors.register(app)
     register_request_ids(app, access_log=settings.api.access_log, slow_ms=settings.api.slow_request_ms)
-    for module in (events, recs, catalog, ratings, upload, admin):
+    for module in (account, events, recs, catalog, ratings, upload, admin):
         app.register_api(module.blueprint)
     _register_health(app)
     register_metrics(app, resources)
+    auth.register(app, settings, jwt_secret(settings))
+    auth.document(app)
     return app
 
 
 def _register_health(app: OpenAPI) -> None:
-    tag = Tag(name="ops", description="Operations")
+    tag = Tag(name="ops", description="Operations (public: health and Prometheus metrics)")
 
     @app.get("/health", tags=[tag], summary="Each dependency's state; 200 when every component is up, else 503 "
                                             "naming the ones that are down")
+    @auth.access(auth.PUBLIC)
     def health():
         """``down`` names each component that does not answer: Kafka, Cassandra, or the streaming job (whose
         state is ``unknown``, not down, where this API cannot see it: a job run by another host)."""

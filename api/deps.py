@@ -8,6 +8,7 @@ from functools import cached_property
 
 from cachetools import TTLCache
 
+from accounts import KeyRing
 from api.instruments import count_lookup
 from config import Settings, registry
 from ingest.producer import EventProducer
@@ -57,6 +58,10 @@ class Resources:
     @cached_property
     def realtime(self) -> RealtimeCounts:
         return RealtimeCounts(self.store)
+
+    @cached_property
+    def keyring(self) -> KeyRing:
+        return KeyRing(self.store, ttl_s=self.settings.security.key_cache_s)
 
     @cached_property
     def models(self) -> ModelRegistry:

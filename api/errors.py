@@ -39,14 +39,17 @@ def validation_error_response(exc: ValidationError):
     return error_response(400, f"invalid request: {fields}", details=details)
 
 
+def answer(exc: ApiError):
+    """The JSON response of an :class:`ApiError` (with ``Retry-After`` when it has one)."""
+    if exc.retry_after_s is None:
+        return error_response(exc.status, exc.message, **exc.extra)
+    response = error_response(exc.status, exc.message, retry_after_s=exc.retry_after_s, **exc.extra)
+    response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
 def register(app) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        if exc.retry_after_s is None:
-            return error_response(exc.status, exc.message, **exc.extra)
-        response = error_response(exc.status, exc.message, retry_after_s=exc.retry_after_s, **exc.extra)
-        response.headers["Retry-After"] = str(exc.retry_after_s)
-        return response
+    _api_error = app.errorhandler(ApiError)(answer)
 
     @app.errorhandler(StoreUnavailable)
     def _store_down(exc: StoreUnavailable):

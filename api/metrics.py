@@ -22,6 +22,7 @@ from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, multiprocess
 from prometheus_client.core import CollectorRegistry, GaugeMetricFamily
 
+from api.auth import PUBLIC, access
 from api.deps import Resources
 from api.instruments import INSTRUMENTS, REQUEST_SECONDS, RESPONSES
 
@@ -87,6 +88,7 @@ def register_metrics(app: Flask, resources: Resources) -> None:
         return response
 
     @app.route("/metrics")
+    @access(PUBLIC)
     def metrics():
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 

@@ -156,3 +156,54 @@ class UploadForm(_Strict):
 
 class NoQuery(_Strict):
     """For routes that take no query parameter: any one given is a 400 naming it."""
+
+
+# --- accounts and keys ------------------------------------------------------------------------------
+USERNAME = r"^[A-Za-z0-9_.-]{3,32}$"
+EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,}$"
+
+
+class RegisterIn(_Strict):
+    username: str = Field(pattern=USERNAME, description="3-32 letters, digits, '_', '.', '-' (case-insensitive)")
+    email: str = Field(max_length=254, pattern=EMAIL)
+    password: str = Field(min_length=8, max_length=128)
+    display_name: str | None = Field(None, max_length=64)
+    favourite_genres: list[str] = Field(default_factory=list, max_length=10,
+                                        description="catalog genres; used to recommend before the first rating")
+
+
+class LoginIn(_Strict):
+    username: str | None = Field(None, max_length=254, description="the username, or give email")
+    email: str | None = Field(None, max_length=254)
+    password: str = Field(min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _one_name(self) -> "LoginIn":
+        if (self.username is None) == (self.email is None):
+            raise ValueError("give exactly one of username and email")
+        return self
+
+
+class ProfileIn(_Strict):
+    display_name: str | None = Field(None, max_length=64)
+    favourite_genres: list[str] | None = Field(None, max_length=10)
+    password: str | None = Field(None, min_length=8, max_length=128, description="a new password")
+
+
+class MyRatingIn(_Strict):
+    """Body of POST /me/ratings: the signed-in user's rating of a title."""
+
+    anime_id: int = Field(gt=0, le=MAX_ID)
+    rating: int = Field(description="1..10, or -1 for watched without a score")
+
+    _integer = field_validator("rating", mode="before")(lambda value: _whole(value))
+    _scale = field_validator("rating")(lambda value: _on_scale(value))
+
+
+class KeyIn(_Strict):
+    role: Literal["reader", "producer", "admin"]
+    name: str | None = Field(None, max_length=64, description="what the key is for")
+
+
+class KeyPath(_Strict):
+    key_id: str = Field(pattern=r"^[0-9a-f]{16}$")

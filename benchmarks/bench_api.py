@@ -10,6 +10,7 @@ import random
 import requests
 
 from benchmarks.timing import getter, measure, print_table, summary
+from benchmarks.load import api_key
 from config import load_settings
 
 
@@ -19,6 +20,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", default=load_settings().api_url)
     args = parser.parse_args(argv)
     session = requests.Session()
+    key = api_key(load_settings())
+    if key:
+        session.headers["X-API-Key"] = key
     rng = random.Random(7)
 
     def get(path_fn):

@@ -12,6 +12,7 @@ import numpy as np
 import requests
 
 from benchmarks.timing import getter, measure, print_table, summary
+from benchmarks.load import api_key
 from config import load_settings
 
 EXAMPLE = "/anime?mt_episodes=200&lt_episodes=300&mt_rating=7&mt_members=1000&genre=Drama"
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--example-only", action="store_true", help="only /health and the example filter")
     args = parser.parse_args(argv)
     session = requests.Session()
+    key = api_key(load_settings())
+    if key:
+        session.headers["X-API-Key"] = key
     rng = random.Random(7)
 
     def get(path_fn):

@@ -18,6 +18,7 @@ import time
 import numpy as np
 import requests
 
+from benchmarks.load import api_key
 from config import load_settings, registry
 from ingest.frames import read_anime, read_ratings
 from ingest.poster import ApiPoster
@@ -72,6 +73,9 @@ def main(argv: list[str]) -> int:
     settings = load_settings()
     url = settings.api_url
     http = requests.Session()
+    key = api_key(settings)
+    if key:
+        http.headers["X-API-Key"] = key
     run = random.randrange(1, 10_000)
     users = iter(range(7_000_000 + run * 1_000, 7_000_000 + run * 1_000 + 1_000))
 

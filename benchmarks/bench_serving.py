@@ -25,7 +25,7 @@ import time
 import pandas as pd
 import requests
 
-from benchmarks.load import open_loop, wrk
+from benchmarks.load import api_key, open_loop, wrk
 from config import load_settings
 from store import open_store
 
@@ -74,13 +74,13 @@ def landed(store, users: range) -> int:
     return sum(int((store.user_features(u) or {}).get("events") or 0) for u in users)
 
 
-def closed_loop(url: str, users: list[int], seconds: float) -> None:
+def closed_loop(url: str, users: list[int], seconds: float, key: str | None = None) -> None:
     def gets(template: str, values) -> list[str]:
         return [f"GET {template.format(v)}" for v in values]
 
     print(f"closed loop: wrk, 8 connections, {seconds:g} s per route, at {url}")
     print(f"  {'route':<40} {'2xx/s':>9} {'share':>9} {'p50 ms':>8} {'p99 ms':>8}  target (share of /health)")
-    health = wrk(url, ["GET /health"], seconds=seconds)
+    health = wrk(url, ["GET /health"], seconds=seconds, key=key)
     print(_row("GET /health (reference)", health, None), flush=True)
     # The first pass meets each user's recall lists uncached (a Cassandra read and decode per list); the
     # second, over the same users, finds them cached, as a user who comes back within the list's version does.
@@ -91,35 +91,36 @@ def closed_loop(url: str, users: list[int], seconds: float) -> None:
               ("GET /sim/<anime>?k=10", gets("/sim/{}?k=10", TITLES), 0.50),
               ("GET /anime/<anime>", gets("/anime/{}", TITLES), 0.50)]
     for name, lines, target in routes:
-        print(_row(name, wrk(url, lines, seconds=seconds), health["per_s"], target), flush=True)
+        print(_row(name, wrk(url, lines, seconds=seconds, key=key), health["per_s"], target), flush=True)
         settle(url)
 
 
-def open_loop_latency(url: str, users: list[int], rate: float) -> None:
+def open_loop_latency(url: str, users: list[int], rate: float, key: str | None = None) -> None:
     print(f"\nopen loop: {rate:g} req/s for {OPEN_SECONDS} s, latency from each request's scheduled start "
           f"(target for /recommends at 200 req/s: p99 <= 30 ms)")
     for name, paths in (("GET /health (reference)", ["/health"]),
                         ("GET /recommends/<user>?k=10", [f"/recommends/{u}?k=10" for u in users])):
-        r = open_loop(url, paths, rate=rate, seconds=OPEN_SECONDS)
+        r = open_loop(url, paths, rate=rate, seconds=OPEN_SECONDS, key=key)
         print(f"  {name:<40} {r['ok']:>6}/{r['requests']} 2xx  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms"
               f"  max {r['max_ms']:7.1f} ms", flush=True)
         settle(url)
 
 
-def intake(settings, seconds: float) -> int:
+def intake(settings, seconds: float, key: str | None = None) -> int:
     """POST /clicks and POST /events under wrk; 1 when an acknowledged event is missing or counted twice."""
     url, rng = settings.api_url, random.Random(11)
     base = 100_000_000 + random.randrange(1, 1_000_000) * 1_000
     clickers, batchers = range(base, base + 500), range(base + 500, base + 1000)
     print(f"\nevent intake (users {base}..{base + 999}), wrk {seconds:g} s")
     clicks = wrk(url, ["POST /clicks " + json.dumps({"user_id": u, "anime_id": rng.choice(TITLES)}) for u in clickers],
-                 connections=16, seconds=seconds)
+                 connections=16, seconds=seconds, key=key)
     print(f"  POST /clicks (16 connections)      {clicks['per_s']:>9.0f} events/s (target 2,000)  "
           f"p50 {clicks['p50_ms']:.1f} ms  "
           f"p99 {clicks['p99_ms']:.1f} ms  ({clicks['ok']} accepted, {clicks['requests'] - clicks['ok']} not)",
           flush=True)
     settle(url)
-    batches = wrk(url, [f"POST /events {_events_body(batchers, rng, BATCH)}" for _ in range(20)], seconds=seconds)
+    batches = wrk(url, [f"POST /events {_events_body(batchers, rng, BATCH)}" for _ in range(20)], seconds=seconds,
+                  key=key)
     print(f"  POST /events ({BATCH} per batch)       {batches['per_s'] * BATCH:>9.0f} events/s (target 30,000)  "
           f"p50 {batches['p50_ms']:.1f} ms  p99 {batches['p99_ms']:.1f} ms  ({batches['ok']} batches accepted, "
           f"{batches['requests'] - batches['ok']} not)", flush=True)
@@ -153,13 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=("closed", "open", "intake"), help="run one part")
     args = parser.parse_args(argv)
     settings = load_settings()
-    users = _users(settings)
+    users, key = _users(settings), api_key(settings)
     if args.only in (None, "closed"):
-        closed_loop(settings.api_url, users, args.seconds)
+        closed_loop(settings.api_url, users, args.seconds, key)
     if args.only in (None, "open"):
-        open_loop_latency(settings.api_url, users, args.rate)
+        open_loop_latency(settings.api_url, users, args.rate, key)
     if args.only in (None, "intake"):
-        return intake(settings, args.seconds)
+        return intake(settings, args.seconds, key)
     return 0
 
 

@@ -16,6 +16,9 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 
+from config import Settings
+from ops.stack import ensure_credentials
+
 WRK_SCRIPT = Path(__file__).with_name("wrk") / "requests.lua"
 
 
@@ -26,7 +29,15 @@ def wrk_binary() -> str:
     return found
 
 
-def wrk(url: str, requests: Sequence[str], *, connections: int = 8, seconds: float = 10.0, threads: int = 2) -> dict:
+def api_key(settings: Settings) -> str | None:
+    """The stack's admin key (``make up`` makes it), sent by every benchmark request; None with auth off."""
+    if settings.auth == "off":
+        return None
+    return ensure_credentials(settings, report=lambda message: print(message, flush=True)).read_text().strip()
+
+
+def wrk(url: str, requests: Sequence[str], *, connections: int = 8, seconds: float = 10.0, threads: int = 2,
+        key: str | None = None) -> dict:
     """Run wrk against ``url`` cycling through ``requests`` (``"METHOD /path [json body]"`` lines).
 
     Returns ``{requests, seconds, per_s, ok, status_4xx, status_5xx, socket_errors, p50_ms, p90_ms, p99_ms,
@@ -38,7 +49,7 @@ def wrk(url: str, requests: Sequence[str], *, connections: int = 8, seconds: flo
     try:
         done = subprocess.run([wrk_binary(), f"-t{min(threads, connections)}", f"-c{connections}",
                                f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(WRK_SCRIPT), url, "--",
-                               listing], capture_output=True, text=True, timeout=seconds + 60)
+                               listing, key or ""], capture_output=True, text=True, timeout=seconds + 60)
     finally:
         Path(listing).unlink(missing_ok=True)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON ")), None)
@@ -49,12 +60,14 @@ def wrk(url: str, requests: Sequence[str], *, connections: int = 8, seconds: flo
     return result
 
 
-async def _open_loop(url: str, paths: Sequence[str], rate: float, seconds: float, timeout_s: float) -> dict:
+async def _open_loop(url: str, paths: Sequence[str], rate: float, seconds: float, timeout_s: float,
+                     key: str | None) -> dict:
     n = int(rate * seconds)
     latencies = np.full(n, np.nan)
     statuses: dict[int, int] = {}
     connector = aiohttp.TCPConnector(limit=256)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_s)) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_s),
+                                     headers={"X-API-Key": key} if key else None) as session:
         loop = asyncio.get_running_loop()
         start = loop.time() + 0.2
 
@@ -82,10 +95,11 @@ async def _open_loop(url: str, paths: Sequence[str], rate: float, seconds: float
             "max_ms": float(ok.max()) if len(ok) else float("nan")}
 
 
-def open_loop(url: str, paths: Sequence[str], *, rate: float, seconds: float = 20.0, timeout_s: float = 10.0) -> dict:
+def open_loop(url: str, paths: Sequence[str], *, rate: float, seconds: float = 20.0, timeout_s: float = 10.0,
+              key: str | None = None) -> dict:
     """GET ``paths`` (cycled) at a fixed ``rate`` for ``seconds``, whatever the answers take.
 
     Returns ``{requests, rate, seconds, ok, statuses, p50_ms, p99_ms, max_ms}``, latencies of 2xx answers from
     each request's scheduled start.
     """
-    return asyncio.run(_open_loop(url, list(paths), rate, seconds, timeout_s))
+    return asyncio.run(_open_loop(url, list(paths), rate, seconds, timeout_s, key))

@@ -47,6 +47,19 @@ class Tables:
     SIMILAR_ITEMS = "similar_items"
     LOAD_RUNS = "load_runs"
     TRAINING_RUNS = "training_runs"
+    ACCOUNTS = "accounts"
+    ACCOUNT_EMAILS = "account_emails"
+    API_KEYS = "api_keys"
+    ID_SEQUENCES = "id_sequences"
+
+
+# --- Accounts and keys ---------------------------------------------------------------------------
+# A signed-up viewer gets a user id from this range (the ratings data uses small ids; benchmarks' generated
+# users start at 100,000,000), so their events, ratings and recommendations use the same tables as anyone's.
+ACCOUNT_USER_IDS = range(1_500_000_000, 2**31 - 1)
+# Roles of API keys. ``admin`` may do everything; ``producer`` posts events and ratings for any user;
+# ``reader`` reads any user's recommendations and history.
+ROLES = ("reader", "producer", "admin")
 
 
 # --- Real-time features (computed by the streaming job, read by ranking) -------------------------

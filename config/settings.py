@@ -15,6 +15,7 @@ Library code never reads the environment or a global: entry points build one ``S
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,6 +30,16 @@ PREFIX = "ANIMEREC_"
 IGNORED_PREFIXES = ("ANIMEREC_TEST_",)           # read by the test suite, not by the platform
 ALIASES = {"KAFKA_BOOTSTRAP_SERVERS": ("kafka", "bootstrap_servers"),
            "CASSANDRA_CONTACT_POINTS": ("cassandra", "contact_points")}
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _split_list(value):
@@ -78,13 +89,32 @@ class ApiSettings(Section):
                                                      "measured choice)")
     list_cache_entries: int = Field(20_000, ge=0, description="recall lists each API process keeps, by version "
                                     "(a user's list of one source is one entry, ~1.5 kB); 0 = none")
-    admin_token: SecretStr | None = Field(None, description="Bearer token for /admin routes; unset = open")
+    max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="largest request body a route takes except "
+                                "/upload (its own limit); a larger one is answered 413")
     access_log: bool = Field(False, description="one JSON log line per request (method, path, route, status, ms, "
                              "request id); costs ~25 % of /health's throughput on 2 cores (docs/RESULTS.md)")
     slow_request_ms: float = Field(1_000, ge=0, description="a request slower than this, or answered 5xx, is always "
                                    "logged (a warning with the access line's fields)")
     details_ttl_s: float = Field(60.0, ge=0, description="how long a worker answers /anime/<id> from its cache "
                                  "(an upload clears it at once in the worker that took it); 0 = no cache")
+
+
+class SecuritySettings(Section):
+    """Accounts (JWT), API keys and rate limits; see api/auth.py. Auth itself is on unless ``ANIMEREC_AUTH=off``."""
+
+    jwt_secret: SecretStr | None = Field(None, description="signs access and refresh tokens (HS256, 32+ bytes); "
+                                         "unset = the one the launcher keeps in <run_dir>/secrets/jwt-secret")
+    access_token_minutes: int = Field(15, ge=1)
+    refresh_token_days: int = Field(30, ge=1)
+    key_cache_s: float = Field(30.0, ge=0, description="how long an API process trusts a key it looked up: a revoked "
+                               "key stops working within this")
+    login_limit: str = Field("10 per minute", description="per client address, on /auth/login and /auth/register "
+                             "(flask-limiter notation)")
+    write_limit: str = Field("20 per second", description="per signed-in user or, without a credential, per "
+                             "address: event and rating writes")
+    key_write_limit: str = Field("20000 per second", description="per API key: event and rating writes")
+    rate_limit_storage: str = Field("memory://", description="where counters live (flask-limiter storage URI); "
+                                    "memory:// counts per API process, so a limit holds per worker")
 
 
 class FlinkSettings(Section):
@@ -183,7 +213,8 @@ class RankerSettings(Section):
         return value
 
 
-SECTIONS = {"kafka": KafkaSettings, "cassandra": CassandraSettings, "api": ApiSettings, "flink": FlinkSettings,
+SECTIONS = {"kafka": KafkaSettings, "cassandra": CassandraSettings, "api": ApiSettings, "security": SecuritySettings,
+            "flink": FlinkSettings,
             "spark": SparkSettings, "batch": BatchSettings, "ranker": RankerSettings}
 
 
@@ -193,11 +224,14 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     cassandra: CassandraSettings = CassandraSettings()
     api: ApiSettings = ApiSettings()
+    security: SecuritySettings = SecuritySettings()
     flink: FlinkSettings = FlinkSettings()
     spark: SparkSettings = SparkSettings()
     batch: BatchSettings = BatchSettings()
     ranker: RankerSettings = RankerSettings()
 
+    # Credentials on every protected route (API keys, JWTs); "off" only for local experiments on loopback.
+    auth: Literal["on", "off"] = "on"
     # Which services the local launcher runs; name none to use the clusters configured above.
     local_services: Annotated[list[str], NoDecode] = ["kafka", "cassandra"]
     # Where things live
@@ -216,6 +250,13 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown local services {sorted(unknown)}; choose from kafka, cassandra")
         return value
+
+    @model_validator(mode="after")
+    def _auth_off_on_loopback_only(self) -> "Settings":
+        if self.auth == "off" and not is_loopback(self.api.host):
+            raise ValueError(f"ANIMEREC_AUTH=off is refused while the API binds to {self.api.host!r}: anyone who can "
+                             f"reach it could write events and train; bind to 127.0.0.1 or turn auth on")
+        return self
 
     @model_validator(mode="after")
     def _derived_dirs(self) -> "Settings":
@@ -246,6 +287,11 @@ class Settings(BaseSettings):
     @property
     def lib_dir(self) -> Path:
         return self.cache_dir / "lib"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Generated secrets (the JWT signing key, the first admin key), mode 0700."""
+        return self.run_dir / "secrets"
 
     @property
     def api_url(self) -> str:

@@ -1,14 +1,19 @@
 """``animerec`` (also ``python -m ops``): bring the stack up, down, and look at it."""
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+import threading
 import time
 
 import click
 
-from config import load_settings
+from accounts import create_key
+from config import load_settings, registry
 from jars import fetch
 from ops import stack
+from ops.supervisor import Supervisor, read_restarts
 from store import open_store
 
 
@@ -40,11 +45,18 @@ def up(skip_data: bool) -> None:
     stack.start_infra(settings)
     if not skip_data:
         stack.prepare_data(settings)
+    key_file = stack.ensure_credentials(settings)
     stack.start_apps(settings)
     url = settings.api_url
+    auth = "" if settings.auth == "off" else " -H \"X-API-Key: $KEY\""
     click.echo(f"\nanimerec is up after {time.monotonic() - started:.0f}s at {url}  (API docs: {url}/openapi/swagger)\n"
-               f"  curl -X POST {url}/clicks -H 'Content-Type: application/json' -d '{{\"user_id\":1,\"anime_id\":5114}}'\n"
-               f"  curl {url}/recommends/1\n"
+               + ("  auth is OFF (ANIMEREC_AUTH=off)\n" if settings.auth == "off" else
+                  f"  admin API key: {key_file}   other keys: python -m ops keys create --role producer|reader\n"
+                  f"  KEY=$(cat {key_file})\n")
+               + f"  curl -X POST {url}/clicks{auth} -H 'Content-Type: application/json' "
+                 f"-d '{{\"user_id\":1,\"anime_id\":5114}}'\n"
+               f"  curl{auth} {url}/recommends/1\n"
+               f"  viewers: POST {url}/auth/register, then POST /auth/login -> Authorization: Bearer <access_token>\n"
                f"Logs: make logs    Health: make status    Stop: make down")
 
 
@@ -65,13 +77,65 @@ def down() -> None:
 
 @main.command()
 def status() -> None:
-    """Each service's state; exit 1 if any is not healthy."""
+    """Each service's state and how often the supervisor restarted it; exit 1 if any is not healthy."""
+    settings = load_settings()
+    restarts = read_restarts(settings)
     unhealthy = 0
-    for service in stack.all_services(load_settings()):
+    for service in stack.all_services(settings):
         state = service.status()
         unhealthy += state != "healthy"
-        click.echo(f"{service.name:<10} {state:<20} pid={service.pid() or '-':<8} log={service.log_file}")
+        seen = restarts.get(service.name, {})
+        last = f" (last {seen['last_restart']}: {seen['last_reason']})" if seen.get("last_restart") else ""
+        click.echo(f"{service.name:<10} {state:<20} pid={service.pid() or '-':<8} "
+                   f"restarts={seen.get('restarts', 0)}{last}  log={service.log_file}")
     sys.exit(1 if unhealthy else 0)
+
+
+@main.command()
+def supervise() -> None:
+    """The supervisor role: start crashed roles again, with back-off (run by make up)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    Supervisor(settings, stack.supervised_services(settings)).run(stop)
+
+
+@main.group()
+def keys() -> None:
+    """API keys for machines: create (shown once), list, revoke."""
+
+
+@keys.command("create")
+@click.option("--role", type=click.Choice(registry.ROLES), required=True)
+@click.option("--name", default=None, help="what the key is for")
+def keys_create(role: str, name: str | None) -> None:
+    """Make a key and print it (its secret is not stored; keep it)."""
+    with open_store(load_settings(), retries=5) as store:
+        plaintext, key = create_key(store, role, name)
+    click.echo(plaintext)
+    click.echo(f"key {key.key_id}, role {role}: send it as the X-API-Key header", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every key: id, role, name, created, revoked."""
+    with open_store(load_settings(), retries=5) as store:
+        for k in store.api_keys():
+            revoked = k["revoked_at"].isoformat() if k["revoked_at"] else "-"
+            click.echo(f"{k['key_id']}  {k['role']:<8}  created {k['created_at']:%Y-%m-%d %H:%M}  revoked {revoked}  "
+                       f"{k['name'] or ''}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key (API processes stop taking it within security.key_cache_s)."""
+    with open_store(load_settings(), retries=5) as store:
+        if not store.revoke_api_key(key_id):
+            raise click.ClickException(f"no active key {key_id}")
+    click.echo(f"revoked {key_id}")
 
 
 @main.command()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import requests
 
+from accounts import ensure_jwt_secret
 from config import PROJECT_ROOT, Settings
 from ingest.topics import broker_ready, ensure_topics
 from jars import fetch
@@ -314,6 +315,19 @@ class TrainerService(PythonService):
         return self.running()
 
 
+class SupervisorService(PythonService):
+    """Restarts a crashed role (ops/supervisor.py); started last, stopped first."""
+
+    name = "supervisor"
+    module = "ops"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module, "supervise"]
+
+    def healthy(self) -> bool:
+        return self.running()
+
+
 class ApiService(PythonService):
     name = "api"
     start_timeout_s = 90.0
@@ -327,6 +341,7 @@ class ApiService(PythonService):
         return [self.settings.api.port]
 
     def prepare(self) -> None:
+        ensure_jwt_secret(self.settings)         # every worker signs and checks tokens with the same key
         shutil.rmtree(self.metrics_dir, ignore_errors=True)
         self.metrics_dir.mkdir(parents=True)
 

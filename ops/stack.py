@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from accounts import KeyRing, create_key, ensure_jwt_secret, write_private
+from accounts.secrets import ADMIN_KEY_FILE
 from config import Settings, registry
 from ingest.topics import ensure_topics
 from jars import fetch
 from ops.services import (ApiService, CassandraService, KafkaService, SchedulerService, Service,
-                          StreamingService, TrainerService, run_stage)
+                          StreamingService, SupervisorService, TrainerService, run_stage)
 from ranking.registry import ModelRegistry
 from store import open_store
 
@@ -24,8 +27,14 @@ def infra_services(settings: Settings) -> list[Service]:
     return [chosen[name](settings) for name in ("cassandra", "kafka") if name in settings.local_services]
 
 
-def app_services(settings: Settings) -> list[Service]:
+def supervised_services(settings: Settings) -> list[Service]:
+    """The roles the supervisor starts again when they crash."""
     return [StreamingService(settings), SchedulerService(settings), TrainerService(settings), ApiService(settings)]
+
+
+def app_services(settings: Settings) -> list[Service]:
+    """Our roles in start order; the supervisor last, so ``stop_all`` ends it before the roles it watches."""
+    return [*supervised_services(settings), SupervisorService(settings)]
 
 
 def all_services(settings: Settings) -> list[Service]:
@@ -61,6 +70,23 @@ def prepare_data(settings: Settings, report: Report = _print) -> None:
     if ModelRegistry(settings).active() is None:
         report("training the ranker (TensorFlow)")
         run_stage(settings, "training", "run")
+
+
+def ensure_credentials(settings: Settings, report: Report = _print) -> Path:
+    """The JWT signing key and a first admin key, made on first run (and again if the store lost the key);
+    the admin key's plaintext is kept in ``<run_dir>/secrets/admin-key`` (0600). Returns that path."""
+    ensure_jwt_secret(settings)
+    path = settings.secrets_dir / ADMIN_KEY_FILE
+    store = open_store(settings, retries=10)
+    try:
+        if path.exists() and KeyRing(store, ttl_s=0).check(path.read_text().strip()) is not None:
+            return path
+        plaintext, key = create_key(store, "admin", "first admin key (make up)")
+    finally:
+        store.close()
+    write_private(path, plaintext)
+    report(f"created admin API key {key.key_id}: {path} (mode 0600)")
+    return path
 
 
 def start_apps(settings: Settings, report: Report = _print, services: list[Service] | None = None) -> None:

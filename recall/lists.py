@@ -33,6 +33,7 @@ class UserContext:
     lists: dict[str, list[int]]              # user source -> anime ids, best first
     pointers: dict[str, int] = field(default_factory=dict)
     now_ms: int = 0
+    genres: tuple[str, ...] = ()             # the user's favourite genres (their profile): cold-start popularity
 
     @property
     def recent_titles(self) -> list[int]:

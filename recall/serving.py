@@ -6,9 +6,12 @@ them (cached by version) and a request's :class:`recall.lists.UserContext`.
 """
 from __future__ import annotations
 
+from itertools import chain, zip_longest
+
 from config import registry
 from recall.lists import ListReader, UserContext
 from recall.merge import merge_candidates, merge_signals, neighbours_of_seeds
+from recall.popularity import GENRE_PREFIX
 from store.interfaces import Store
 
 RECENT_SEEDS = 5          # most recent distinct titles the user interacted with
@@ -38,8 +41,18 @@ def candidates(context: UserContext, lists: ListReader, k: int) -> list[dict]:
         neighbours = lists.neighbours(seeds, SEED_NEIGHBOURS, context.pointers)
         fetched[registry.SEED_SOURCE] = neighbours_of_seeds(
             [(d["anime_id"], d["score"]) for d in merge_signals(neighbours[seed], SEED_NEIGHBOURS)] for seed in seeds)
-    fetched[registry.POPULAR_SOURCE] = lists.popular(k + len(seen), pointers=context.pointers)
+    fetched[registry.POPULAR_SOURCE] = _popular(context, lists, k + len(seen))
     return merge_candidates(fetched, k, exclude=seen)
+
+
+def _popular(context: UserContext, lists: ListReader, depth: int) -> list[int]:
+    """The popularity list; for a user with favourite genres, those genres' lists taken in turn come first."""
+    overall = lists.popular(depth, pointers=context.pointers)
+    if not context.genres:
+        return overall
+    per_genre = [lists.popular(depth, segment=GENRE_PREFIX + g, pointers=context.pointers) for g in context.genres]
+    interleaved = (i for row in zip_longest(*per_genre) for i in row if i is not None)
+    return list(dict.fromkeys(chain(interleaved, overall)))[:depth]
 
 
 def candidates_for_user(store: Store, user_id: int, k: int) -> list[dict]:

@@ -33,6 +33,9 @@ LOAD_RUN_COLUMNS = ("dataset", "run_id", "file_name", "sha256", "status", "rows_
                     "rows_rejected", "rows_skipped", "started_at", "completed_at", "seconds", "error")
 TRAINING_STATES = ("queued", "running", "succeeded", "failed")
 FINISHED_STATES = ("succeeded", "failed")
+ACCOUNT_FIELDS = ("username", "user_id", "email", "password_hash", "display_name", "favourite_genres", "created_at",
+                  "updated_at")
+API_KEY_FIELDS = ("key_id", "secret_hash", "role", "name", "created_at", "revoked_at")
 TRAINING_RUN_FIELDS = ("run_id", "state", "requested_at", "requested_by", "params", "worker", "started_at",
                        "finished_at", "version", "error", "log_tail")
 
@@ -378,7 +381,107 @@ class TrainingQueue(ABC):
         """One run; None when unknown (or not a run id at all)."""
 
 
-class Store(CatalogStore, RatingStore, EventStore, FeatureStore, ListStore, ServingReads, LoadManifest, TrainingQueue):
+class AccountStore(ABC):
+    """Viewers' accounts (``accounts``, with unique usernames and emails) and machines' API keys (``api_keys``).
+
+    Accounts are dicts with :data:`ACCOUNT_FIELDS`: ``username`` (the key, lower case), ``user_id``
+    (from :data:`config.registry.ACCOUNT_USER_IDS`, allocated by :meth:`next_user_id`), ``email``
+    (lower case, unique), ``password_hash`` (what the API's hasher made; never the password),
+    ``display_name``, ``favourite_genres`` (list), ``created_at``, ``updated_at``. Keys are dicts with
+    :data:`API_KEY_FIELDS`: ``secret_hash`` is a digest of the key's secret, never the secret.
+    """
+
+    PROFILE_FIELDS = ("display_name", "favourite_genres", "password_hash")
+
+    def create_account(self, account: Mapping) -> str | None:
+        """Insert a new account; None when created, else the field that is taken (``username`` or
+        ``email``), and nothing is stored. Two concurrent sign-ups never both get a name or an email."""
+        row = {f: account.get(f) for f in ACCOUNT_FIELDS}
+        row["username"], row["email"] = row["username"].lower(), row["email"].lower()
+        row["favourite_genres"] = list(row["favourite_genres"] or [])
+        row["created_at"] = row["updated_at"] = now_utc()
+        if not self._claim_username(row):
+            return "username"
+        if not self._claim_email(row["email"], row["username"]):
+            self._release_username(row["username"])
+            return "email"
+        return None
+
+    @abstractmethod
+    def _claim_username(self, row: dict) -> bool:
+        """Store the account row unless its username exists (atomically); whether it was stored."""
+
+    @abstractmethod
+    def _claim_email(self, email: str, username: str) -> bool:
+        """Record that ``email`` belongs to ``username`` unless it is someone's (atomically)."""
+
+    @abstractmethod
+    def _release_username(self, username: str) -> None:
+        """Remove an account row whose email turned out to be taken."""
+
+    @abstractmethod
+    def account(self, username: str) -> dict | None:
+        """One account by username (any case); None when there is none."""
+
+    @abstractmethod
+    def account_by_email(self, email: str) -> dict | None:
+        """One account by email (any case); None when there is none."""
+
+    def update_account(self, username: str, fields: Mapping) -> dict | None:
+        """Change :data:`PROFILE_FIELDS` of an account; the account afterwards, None when there is none."""
+        unknown = set(fields) - set(self.PROFILE_FIELDS)
+        if unknown:
+            raise ValueError(f"not changeable: {sorted(unknown)}")
+        if self.account(username) is None:
+            return None
+        changes = dict(fields)
+        if "favourite_genres" in changes:
+            changes["favourite_genres"] = list(changes["favourite_genres"] or [])
+        self._update_account(username.lower(), {**changes, "updated_at": now_utc()})
+        return self.account(username)
+
+    @abstractmethod
+    def _update_account(self, username: str, fields: dict) -> None:
+        """Overwrite these columns of an existing account."""
+
+    @abstractmethod
+    def next_user_id(self) -> int:
+        """A user id from :data:`config.registry.ACCOUNT_USER_IDS` no other call has returned (atomically)."""
+
+    def put_api_key(self, key: Mapping) -> dict:
+        """Store a new key (:data:`API_KEY_FIELDS`; ``created_at`` set here) and return it."""
+        row = {f: key.get(f) for f in API_KEY_FIELDS}
+        row["created_at"], row["revoked_at"] = now_utc(), None
+        self._put_api_key(row)
+        return row
+
+    @abstractmethod
+    def _put_api_key(self, row: dict) -> None:
+        """Insert or overwrite a key row."""
+
+    @abstractmethod
+    def api_key(self, key_id: str) -> dict | None:
+        """One key (revoked ones too: ``revoked_at`` set); None when unknown."""
+
+    @abstractmethod
+    def api_keys(self) -> list[dict]:
+        """Every key, oldest first."""
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Mark a key revoked; False when unknown or revoked already."""
+        key = self.api_key(key_id)
+        if key is None or key["revoked_at"] is not None:
+            return False
+        self._revoke_api_key(key_id, now_utc())
+        return True
+
+    @abstractmethod
+    def _revoke_api_key(self, key_id: str, at: datetime) -> None:
+        """Set ``revoked_at`` of an existing key."""
+
+
+class Store(CatalogStore, RatingStore, EventStore, FeatureStore, ListStore, ServingReads, LoadManifest, TrainingQueue,
+            AccountStore):
     """Everything above, on one backend: what :func:`store.open_store` returns."""
 
     @abstractmethod

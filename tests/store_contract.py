@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from config.registry import ACCOUNT_USER_IDS
 from store.interfaces import LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS
 
 T0 = 1_700_000_000_000          # an event time, ms since the epoch (2023-11-14T22:13:20Z)
@@ -428,6 +429,65 @@ class StoreContract:
         assert store.training_run(str(uuid.uuid1())) is None
         assert store.training_run("not-a-run") is None
         assert store.training_run(uuid.uuid4()) is None
+
+    # --- AccountStore ---------------------------------------------------------------------------
+    def _account(self, store, name="Ann", email="Ann@Example.org", **extra) -> dict:
+        return {"username": name, "user_id": store.next_user_id(), "email": email, "password_hash": "h",
+                "display_name": name, "favourite_genres": ["Drama"], **extra}
+
+    def test_created_account_reads_back_by_name_and_email_in_any_case(self, store):
+        assert store.create_account(self._account(store)) is None
+        account = store.account("ANN")
+        assert account["username"] == "ann" and account["email"] == "ann@example.org"
+        assert account["user_id"] in ACCOUNT_USER_IDS and account["favourite_genres"] == ["Drama"]
+        assert account["password_hash"] == "h" and account["created_at"].tzinfo is not None
+        assert store.account_by_email("ANN@example.ORG") == account
+        assert store.account("bob") is None and store.account_by_email("bob@example.org") is None
+
+    def test_a_taken_username_or_email_is_refused_and_stores_nothing(self, store):
+        assert store.create_account(self._account(store)) is None
+        assert store.create_account(self._account(store, name="ann", email="other@example.org")) == "username"
+        assert store.account_by_email("other@example.org") is None
+        assert store.create_account(self._account(store, name="bob", email="ann@example.org")) == "email"
+        assert store.account("bob") is None
+        assert store.account_by_email("ann@example.org")["username"] == "ann"
+
+    def test_concurrent_sign_ups_with_one_name_create_one_account(self, store):
+        results = []
+        threads = [threading.Thread(target=lambda i=i: results.append(store.create_account(
+            self._account(store, name="same", email=f"u{i}@example.org")))) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results, key=str) == [None] + ["username"] * 5
+
+    def test_next_user_ids_are_distinct_and_in_the_account_range(self, store):
+        ids = []
+        threads = [threading.Thread(target=lambda: ids.append(store.next_user_id())) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(set(ids)) == 8 and all(i in ACCOUNT_USER_IDS for i in ids)
+
+    def test_update_account_changes_profile_fields_only(self, store):
+        store.create_account(self._account(store))
+        updated = store.update_account("Ann", {"favourite_genres": ["Comedy", "Sports"], "display_name": "A."})
+        assert updated["favourite_genres"] == ["Comedy", "Sports"] and updated["display_name"] == "A."
+        assert store.account("ann") == updated and updated["updated_at"] >= updated["created_at"]
+        with pytest.raises(ValueError):
+            store.update_account("ann", {"user_id": 1})
+        assert store.update_account("nobody", {"display_name": "x"}) is None
+
+    def test_api_keys_read_back_list_oldest_first_and_revoke_once(self, store):
+        first = store.put_api_key({"key_id": "k1", "secret_hash": "d1", "role": "admin", "name": "first"})
+        store.put_api_key({"key_id": "k2", "secret_hash": "d2", "role": "producer", "name": None})
+        assert store.api_key("k1") == first and first["revoked_at"] is None
+        assert [k["key_id"] for k in store.api_keys()] == ["k1", "k2"]
+        assert store.revoke_api_key("k2") is True and store.revoke_api_key("k2") is False
+        assert store.api_key("k2")["revoked_at"] is not None
+        assert store.revoke_api_key("nope") is False and store.api_key("nope") is None
 
     # --- Store ----------------------------------------------------------------------------------
     def test_ping_answers_true(self, store):

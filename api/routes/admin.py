@@ -1,21 +1,20 @@
-"""Admin: queue a training run, see the runs, and see the latest metrics of every model.
+"""Admin (an ``admin`` API key): queue a training run, see the runs and every model's latest metrics, manage keys.
 
 ``POST /admin/train`` only records a request in the store's training queue; the trainer role
-executes it. Guarded by a bearer token when ``ANIMEREC_API_ADMIN_TOKEN`` is set (compared in
-constant time).
+executes it.
 """
 from __future__ import annotations
 
-import hmac
-
-from flask import current_app, request
+from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
+from accounts import create_key
+from api.auth import ADMIN, access, principal
 from api.errors import ApiError
-from api.models import NoQuery
+from api.models import KeyIn, KeyPath, NoQuery
 from evaluation.latest import latest_evaluation
 
-tag = Tag(name="admin", description="Training and model metrics (bearer token when ANIMEREC_API_ADMIN_TOKEN is set)")
+tag = Tag(name="admin", description="Training, model metrics and API keys (an admin key)")
 blueprint = APIBlueprint("admin", __name__, url_prefix="/admin", abp_tags=[tag])
 ACTIVE_STATES = ("queued", "running")
 
@@ -24,15 +23,10 @@ def _resources():
     return current_app.extensions["animerec"]
 
 
-@blueprint.before_request
-def _authorise():
-    token = _resources().settings.api.admin_token
-    if token is None:
-        return None
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-        raise ApiError(401, "admin routes need 'Authorization: Bearer <ANIMEREC_API_ADMIN_TOKEN>'")
-    return None
+def _key_json(key: dict) -> dict:
+    return {"key_id": key["key_id"], "role": key["role"], "name": key["name"],
+            "created_at": key["created_at"].isoformat() if key["created_at"] else None,
+            "revoked_at": key["revoked_at"].isoformat() if key["revoked_at"] else None}
 
 
 def _run_json(run: dict) -> dict:
@@ -41,21 +35,26 @@ def _run_json(run: dict) -> dict:
 
 
 @blueprint.post("/train", summary="Queue a training run; the trainer role executes it (one at a time)")
+@access(ADMIN)
 def post_train(query: NoQuery):
     store = _resources().store
     active = [r for r in store.training_runs(limit=10) if r["state"] in ACTIVE_STATES]
     if active:
         raise ApiError(409, f"a training run is already {active[0]['state']}", training=_run_json(active[0]))
-    return {"state": "queued", "run": _run_json(store.request_training("api", {}))}, 202
+    caller = principal()
+    return {"state": "queued", "run": _run_json(store.request_training(f"{caller.kind}:{caller.key_id or 'local'}",
+                                                                       {}))}, 202
 
 
 @blueprint.get("/train", summary="State of the latest training run, and the recent ones")
+@access(ADMIN)
 def get_train(query: NoQuery):
     runs = [_run_json(r) for r in _resources().store.training_runs(limit=10)]
     return {"state": runs[0]["state"] if runs else "idle", "runs": runs}
 
 
 @blueprint.get("/metrics", summary="Latest offline evaluation of each model, and the served ranker's own metrics")
+@access(ADMIN)
 def get_metrics(query: NoQuery):
     resources = _resources()
     models_registry = resources.models
@@ -69,3 +68,27 @@ def get_metrics(query: NoQuery):
                        "metadata": models_registry.metadata(active) if active else None},
             "evaluation": {"file": evaluation["file"], "written_at": evaluation["written_at"],
                            "config": evaluation.get("config"), "models": models} if evaluation else None}
+
+
+@blueprint.post("/keys", summary="Make an API key (reader, producer or admin); its secret is shown only here")
+@access(ADMIN)
+def post_key(body: KeyIn, query: NoQuery):
+    plaintext, key = create_key(_resources().store, body.role, body.name)
+    return {"api_key": plaintext, "header": "X-API-Key", **_key_json(_resources().store.api_key(key.key_id))}, 201
+
+
+@blueprint.get("/keys", summary="Every API key (without secrets)")
+@access(ADMIN)
+def get_keys(query: NoQuery):
+    return {"keys": [_key_json(k) for k in _resources().store.api_keys()]}
+
+
+@blueprint.delete("/keys/<key_id>", summary="Revoke an API key (every API process stops taking it within "
+                                            "security.key_cache_s)")
+@access(ADMIN)
+def delete_key(path: KeyPath, query: NoQuery):
+    store = _resources().store
+    if store.api_key(path.key_id) is None:
+        raise ApiError(404, f"API key {path.key_id} not found")
+    store.revoke_api_key(path.key_id)
+    return _key_json(store.api_key(path.key_id))

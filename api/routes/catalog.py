@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_openapi3 import APIBlueprint, Tag
 
+from api.auth import PUBLIC, Access, access
 from api.errors import not_found
 from api.models import AnimePath, AnimeQuery, NoQuery, UserRatingsQuery
 from api.query import AnimeFilter, filter_user_ratings, index_of, invalid, page_links, reject_repeated
@@ -32,6 +33,7 @@ def _describe(model, examples, **more) -> dict:
 
 @blueprint.get("/anime", summary="Query the catalog: filters, sort and pages; "
                                  "no parameter at all also describes the filters")
+@access(PUBLIC)
 def list_anime(query: AnimeQuery):
     """Strict bounds ``mt_*`` (more than) / ``lt_*`` (less than) on episodes, rating and members;
     ``genre`` (repeatable, all must match), ``type``, ``q`` (name contains). Unknown values of a
@@ -53,6 +55,7 @@ def list_anime(query: AnimeQuery):
 
 
 @blueprint.get("/anime/<anime_id>", summary="Full details of one title, with its rating count and mean")
+@access(PUBLIC)
 def get_anime(path: AnimePath, query: NoQuery):
     """The stored row (synopsis included) and the title's rating statistics.
 
@@ -86,6 +89,7 @@ def _read_details(anime_id: int) -> dict | None:
 
 @blueprint.get("/user", summary="One user's ratings, optionally within rating bounds; "
                                 "no parameter at all describes the parameters")
+@access(Access(roles=("reader",), own="user_id"))
 def get_user_ratings(query: UserRatingsQuery):
     """The user's ratings strictly between ``mt_rating`` and ``lt_rating``, best first, with the
     titles' names. -1 (watched, no score) is listed only when no bound is given. 404 when the

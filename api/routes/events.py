@@ -6,6 +6,7 @@ import logging
 from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
+from api.auth import Access, access, limited, require_own
 from api.errors import ApiError
 from api.instruments import PUBLISH_ERRORS
 from api.models import EventBatch
@@ -16,6 +17,8 @@ from store.errors import StoreUnavailable
 tag = Tag(name="events", description="User events; each goes onto Kafka and on to the streaming job")
 blueprint = APIBlueprint("events", __name__, abp_tags=[tag])
 RETRY_AFTER_S = 5
+# A producer key writes anyone's events; a signed-in user writes their own.
+WRITE_EVENTS = Access(roles=("producer",), own="body")
 log = logging.getLogger("animerec.api.events")
 
 
@@ -43,19 +46,28 @@ def publish(kind: str, body: EventIn, rating: int | None = None):
 
 
 @blueprint.post("/clicks", summary="Record a click")
+@access(WRITE_EVENTS)
+@limited("write")
 def post_click(body: EventIn):
+    require_own([body.user_id])
     return publish("click", body)
 
 
 @blueprint.post("/views", summary="Record a view (an impression)")
+@access(WRITE_EVENTS)
+@limited("write")
 def post_view(body: EventIn):
+    require_own([body.user_id])
     return publish("view", body)
 
 
 @blueprint.post("/events", summary="Record a batch of up to 1,000 clicks, views and ratings",
                 description="All or nothing: one invalid event (named by its index, ``events.<i>.<field>``) "
                             "rejects the batch with 400; a 202 means Kafka acknowledged every event.")
+@access(WRITE_EVENTS)
+@limited("write")
 def post_events(body: EventBatch):
+    require_own(e.user_id for e in body.events)
     resources = current_app.extensions["animerec"]
     rated = [i for i, e in enumerate(body.events) if e.kind == "rating"]
     unknown = [i for i in rated if body.events[i].anime_id not in resources.catalog] if rated else []

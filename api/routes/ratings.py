@@ -14,6 +14,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
+from api.auth import Access, access, limited, require_own
 from api.errors import not_found
 from api.models import NoQuery, RatingIn, RatingPath
 from api.routes.events import publish
@@ -29,13 +30,18 @@ def _require_anime(anime_id: int) -> None:
 
 
 @blueprint.post("/ratings", summary="Rate a title (1..10, or -1 for watched without a score)")
+@access(Access(roles=("producer",), own="body"))
+@limited("write")
 def post_rating(body: RatingIn, query: NoQuery):
+    require_own([body.user_id])
     _require_anime(body.anime_id)
     answer, status = publish("rating", body, rating=body.rating)
     return {**answer, "user_id": body.user_id, "anime_id": body.anime_id, "rating": body.rating}, status
 
 
 @blueprint.delete("/ratings/<user_id>/<anime_id>", summary="Remove a user's rating of a title")
+@access(Access(roles=("producer",), own="user_id"))
+@limited("write")
 def delete_rating(path: RatingPath, query: NoQuery):
     _require_anime(path.anime_id)
     answer, status = publish("rating", EventIn(user_id=path.user_id, anime_id=path.anime_id), rating=None)

@@ -5,11 +5,14 @@ from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
 import recall
+from api.auth import PUBLIC, Access, access
 from api.errors import not_found
 from api.models import AnimePath, SeedTopK, TopK, UserPath
 
 tag = Tag(name="recommendations", description="Recall candidates, ranked recommendations, similar titles")
 blueprint = APIBlueprint("recs", __name__, abp_tags=[tag])
+# A reader key reads anyone's; a signed-in user reads their own.
+READ_USER = Access(roles=("reader",), own="user_id")
 
 
 def _resources():
@@ -22,6 +25,7 @@ def _with_details(rows: list[dict]) -> list[dict]:
 
 
 @blueprint.get("/recall/<user_id>", summary="Recall candidates for a user, merged across sources")
+@access(READ_USER)
 def get_recall(path: UserPath, query: TopK):
     recommender = _resources().recommender
     items = recommender.recall(recommender.context(path.user_id, query.k), query.k)
@@ -29,31 +33,36 @@ def get_recall(path: UserPath, query: TopK):
 
 
 @blueprint.get("/rank/<user_id>", summary="Candidates ordered by the ranker")
+@access(READ_USER)
 def get_rank(path: UserPath, query: TopK):
     recommender = _resources().recommender
     items = recommender.rank(path.user_id, query.k)
     return {"user_id": path.user_id, "model_version": recommender.model_version, "items": _with_details(items)}
 
 
-def recommends(user_id: int, k: int) -> dict:
+def recommendations(context, k: int) -> dict:
+    """The answer of /recommends for a user's context (read once: recall, ranking and ``recent`` share it)."""
     recommender = _resources().recommender
-    context = recommender.context(user_id, k)      # read once: recall, ranking and `recent` share it
+    user_id = context.user_id
     recent = [{"anime_id": e["anime_id"], "kind": e["kind"], "ts": e["ts"].isoformat()} for e in context.recent[:10]]
     return {"user_id": user_id, "model_version": recommender.model_version, "recent": recent,
             "items": _with_details(recommender.rank(context, k))}
 
 
 @blueprint.get("/recommends/<user_id>", summary="Recommendations for a user (recall + ranker)")
+@access(READ_USER)
 def get_recommends(path: UserPath, query: TopK):
-    return recommends(path.user_id, query.k)
+    return recommendations(_resources().recommender.context(path.user_id, query.k), query.k)
 
 
 @blueprint.get("/recommend/<user_id>", summary="Alias of /recommends with the seed's k (default 5)")
+@access(READ_USER)
 def get_recommend(path: UserPath, query: SeedTopK):
-    return recommends(path.user_id, query.k)
+    return recommendations(_resources().recommender.context(path.user_id, query.k), query.k)
 
 
 @blueprint.get("/sim/<anime_id>", summary="Titles similar to a title")
+@access(PUBLIC)
 def get_sim(path: AnimePath, query: TopK):
     catalog = _resources().catalog
     if path.anime_id not in catalog:

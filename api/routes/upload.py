@@ -21,6 +21,7 @@ from flask import current_app, request
 from flask_openapi3 import APIBlueprint, Tag
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from api.auth import ADMIN, access
 from api.errors import ApiError, error_response
 from api.models import NoQuery, UploadForm
 from api.query import invalid
@@ -53,6 +54,7 @@ def _too_large(exc: RequestEntityTooLarge):
 
 
 @blueprint.post("/upload", summary="Load a CSV file (anime, ratings or synopsis); bad rows are reported by line")
+@access(ADMIN)
 def upload(form: UploadForm, query: NoQuery):
     """Rows read, loaded, rejected and skipped, and the first rejected rows with line and reason.
 

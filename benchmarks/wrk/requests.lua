@@ -1,6 +1,6 @@
 -- wrk script: cycle through the requests of a file, count answers by status, report JSON.
 -- Each line of the file (the script's first argument): METHOD PATH [JSON body].
--- Run: wrk -s requests.lua <url> -- <requests file>
+-- Run: wrk -s requests.lua <url> -- <requests file> [API key]
 local requests_ = {}
 local next_ = 1
 local threads = {}
@@ -11,6 +11,7 @@ function setup(thread)
 end
 
 function init(args)
+  if args[2] ~= nil and args[2] ~= "" then headers["X-API-Key"] = args[2] end
   for line in io.lines(args[1]) do
     local method, path, body = line:match("^(%S+)%s+(%S+)%s*(.*)$")
     if body == "" then body = nil end

@@ -92,6 +92,22 @@ TABLES_CQL = {
             params text, worker text, started_at timestamp, finished_at timestamp, version text,
             error text, log_tail list<text>,
             PRIMARY KEY ((queue), run_id)) WITH CLUSTERING ORDER BY (run_id ASC)""",
+    # Viewers' accounts by username; account_emails makes emails unique and finds an account by email.
+    # Both are claimed with INSERT ... IF NOT EXISTS, so two sign-ups never share a name or an email.
+    Tables.ACCOUNTS: """
+        CREATE TABLE IF NOT EXISTS {accounts} (
+            username text PRIMARY KEY, user_id int, email text, password_hash text, display_name text,
+            favourite_genres list<text>, created_at timestamp, updated_at timestamp)""",
+    Tables.ACCOUNT_EMAILS: """
+        CREATE TABLE IF NOT EXISTS {account_emails} (email text PRIMARY KEY, username text)""",
+    # Machines' API keys: the secret's digest, never the secret.
+    Tables.API_KEYS: """
+        CREATE TABLE IF NOT EXISTS {api_keys} (
+            key_id text PRIMARY KEY, secret_hash text, role text, name text, created_at timestamp,
+            revoked_at timestamp)""",
+    # Counters handed out with compare-and-set (UPDATE ... IF next_id = ?): account user ids.
+    Tables.ID_SEQUENCES: """
+        CREATE TABLE IF NOT EXISTS {id_sequences} (name text PRIMARY KEY, next_id bigint)""",
 }
 
 # Columns added to a table after it was first released: ``migrate`` adds those a keyspace lacks.

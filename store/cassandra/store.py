@@ -5,6 +5,7 @@ import time
 
 from config import Settings
 from config.settings import CassandraSettings
+from store.cassandra.accounts import CassandraAccounts
 from store.cassandra.catalog import CassandraCatalog
 from store.cassandra.events import CassandraEvents, CassandraFeatures
 from store.cassandra.lists import CassandraLists
@@ -20,7 +21,7 @@ DEFAULT_KEYSPACE = CassandraSettings.model_fields["keyspace"].default
 
 
 class CassandraStore(CassandraCatalog, CassandraRatings, CassandraEvents, CassandraFeatures, CassandraLists,
-                     CassandraServingReads, CassandraLoadManifest, CassandraTrainingQueue, Store):
+                     CassandraServingReads, CassandraLoadManifest, CassandraTrainingQueue, CassandraAccounts, Store):
     """All store interfaces on one keyspace; build it with :func:`open_store`."""
 
     def __init__(self, db: CassandraSession, settings: CassandraSettings):

@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from config.registry import LIST_TABLES, RECENT_EVENTS, pointer
+from config.registry import ACCOUNT_USER_IDS, LIST_TABLES, RECENT_EVENTS, pointer
 from store.interfaces import (ANIME_COLUMNS, LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS, Store, from_ms, now_utc,
                               run_uuid, timeuuid_key, to_ms, utc)
 
@@ -87,6 +87,10 @@ class MemoryStore(Store):
         self._lists = {kind: _ListTable() for kind in LIST_TABLES}
         self._load_runs: dict[str, dict[uuid.UUID, dict]] = {}
         self._training: dict[uuid.UUID, dict] = {}
+        self._accounts: dict[str, dict] = {}
+        self._emails: dict[str, str] = {}
+        self._keys: dict[str, dict] = {}
+        self._next_account = 0
 
     @classmethod
     def from_frames(cls, ratings: pd.DataFrame, candidates: pd.DataFrame, similar: pd.DataFrame,
@@ -351,6 +355,59 @@ class MemoryStore(Store):
         with self._lock:
             run = self._training.get(key) if key else None
             return _public(run) if run else None
+
+    # --- AccountStore -----------------------------------------------------------------------
+    def _claim_username(self, row: dict) -> bool:
+        with self._lock:
+            if row["username"] in self._accounts:
+                return False
+            self._accounts[row["username"]] = dict(row)
+            return True
+
+    def _claim_email(self, email: str, username: str) -> bool:
+        with self._lock:
+            return self._emails.setdefault(email, username) == username
+
+    def _release_username(self, username: str) -> None:
+        with self._lock:
+            self._accounts.pop(username, None)
+
+    def account(self, username: str) -> dict | None:
+        with self._lock:
+            row = self._accounts.get(username.lower())
+            return None if row is None else {**row, "favourite_genres": list(row["favourite_genres"])}
+
+    def account_by_email(self, email: str) -> dict | None:
+        with self._lock:
+            username = self._emails.get(email.lower())
+            return None if username is None else self.account(username)
+
+    def _update_account(self, username: str, fields: dict) -> None:
+        with self._lock:
+            self._accounts[username].update({k: utc(v) if isinstance(v, datetime) else v for k, v in fields.items()})
+
+    def next_user_id(self) -> int:
+        with self._lock:
+            user_id = ACCOUNT_USER_IDS[self._next_account]
+            self._next_account += 1
+            return user_id
+
+    def _put_api_key(self, row: dict) -> None:
+        with self._lock:
+            self._keys[row["key_id"]] = dict(row)
+
+    def api_key(self, key_id: str) -> dict | None:
+        with self._lock:
+            row = self._keys.get(key_id)
+            return None if row is None else dict(row)
+
+    def api_keys(self) -> list[dict]:
+        with self._lock:
+            return sorted((dict(k) for k in self._keys.values()), key=lambda k: (k["created_at"], k["key_id"]))
+
+    def _revoke_api_key(self, key_id: str, at: datetime) -> None:
+        with self._lock:
+            self._keys[key_id]["revoked_at"] = utc(at)
 
 
 def _public(run: dict) -> dict:

@@ -71,7 +71,15 @@ def wait_for(probe, timeout_s: float = 60.0, interval_s: float = 0.2):
     pytest.fail(f"condition not met within {timeout_s}s")
 
 
+@pytest.fixture(scope="session")
+def admin_key(prepared) -> str:
+    """The test stack's admin key, made as ``make up`` makes it (run/test/secrets/admin-key)."""
+    return stack.ensure_credentials(prepared).read_text().strip()
+
+
 @pytest.fixture
-def http():
+def http(admin_key):
+    """An HTTP session with the admin key (tests of credentials use plain requests)."""
     with requests.Session() as session:
+        session.headers["X-API-Key"] = admin_key
         yield session

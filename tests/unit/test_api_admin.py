@@ -1,39 +1,44 @@
-"""Admin routes: token guard, metrics from the registry and the latest evaluation."""
+"""Admin routes: an admin key's guard, metrics from the registry and the latest evaluation."""
 import json
 
 import numpy as np
 import pytest
 
+from accounts import create_key
 from api.app import create_app
 from config import Settings
 from ranking.features import FeatureSchema
 from ranking.registry import ModelRegistry
+from store import MemoryStore
 
-
-AUTH = {"Authorization": "Bearer s3cret"}
+pytestmark = pytest.mark.auth_on
+STORE = MemoryStore()
+AUTH = {"X-API-Key": create_key(STORE, "admin")[0]}
 
 
 @pytest.fixture
 def store():
-    from store import MemoryStore
-    return MemoryStore()
+    STORE._training.clear()
+    return STORE
 
 
 @pytest.fixture
 def settings(tmp_path):
     return Settings(run_dir=tmp_path / "run", model_dir=tmp_path / "models", evaluation_dir=tmp_path / "eval",
-                    api={"admin_token": "s3cret"}, cassandra={"port": 1},
+                    security={"jwt_secret": "s" * 40}, cassandra={"port": 1},
                     kafka={"bootstrap_servers": "127.0.0.1:1"})
 
 
-def test_admin_needs_the_token(settings):
-    client = create_app(settings).test_client()
+def test_admin_needs_an_admin_key(settings, store):
+    client = create_app(settings, store).test_client()
+    reader = create_key(store, "reader")[0]
     assert client.get("/admin/metrics").status_code == 401
-    assert client.get("/admin/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert client.get("/admin/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert client.get("/admin/metrics", headers={"X-API-Key": "ak.0123456789abcdef." + "x" * 43}).status_code == 401
+    assert client.get("/admin/metrics", headers={"X-API-Key": reader}).status_code == 403
+    assert client.get("/admin/metrics", headers=AUTH).status_code == 200
 
 
-def test_metrics_show_the_active_ranker_and_each_evaluated_model(settings):
+def test_metrics_show_the_active_ranker_and_each_evaluated_model(settings, store):
     from ranking.model import build_model
     schema = FeatureSchema(genres=("Action",))
     version = ModelRegistry(settings).save(build_model(schema.width, np.ones((4, schema.width), dtype=np.float32)),
@@ -42,7 +47,7 @@ def test_metrics_show_the_active_ranker_and_each_evaluated_model(settings):
     (settings.evaluation_dir / "metrics.json").write_text(json.dumps({
         "config": {"seed": 42}, "models": {"ease": {"metrics": {"ndcg@10": 0.49, "recall@20": 0.38}},
                                             "pipeline": {"metrics": {"ndcg@10": 0.5, "recall@20": 0.4}}}}))
-    body = create_app(settings).test_client().get("/admin/metrics", headers={"Authorization": "Bearer s3cret"}).get_json()
+    body = create_app(settings, STORE).test_client().get("/admin/metrics", headers=AUTH).get_json()
     assert body["ranker"]["active_version"] == version
     assert body["ranker"]["metadata"]["metrics"]["validation_auc"] == 0.81
     assert body["evaluation"]["models"]["pipeline"]["ndcg@10"] == 0.5
@@ -50,7 +55,7 @@ def test_metrics_show_the_active_ranker_and_each_evaluated_model(settings):
 
 
 def test_no_evaluation_yet_is_reported_as_none(settings):
-    body = create_app(settings).test_client().get("/admin/metrics", headers={"Authorization": "Bearer s3cret"}).get_json()
+    body = create_app(settings, STORE).test_client().get("/admin/metrics", headers=AUTH).get_json()
     assert body["evaluation"] is None and body["ranker"]["active_version"] is None
 
 

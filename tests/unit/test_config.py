@@ -64,8 +64,8 @@ def test_unknown_keyword_is_rejected():
 
 
 def test_as_env_round_trips(monkeypatch):
-    original = Settings(cassandra={"contact_points": ["h1", "h2"]}, api={"port": 8123, "admin_token": "t"},
-                        local_services=[], batch={"schedules": {"als": "60"}, "jobs": ["als", "ease"]})
+    original = Settings(cassandra={"contact_points": ["h1", "h2"]}, api={"port": 8123},
+                        security={"jwt_secret": "t" * 40}, local_services=[], batch={"schedules": {"als": "60"}, "jobs": ["als", "ease"]})
     for key, value in original.as_env().items():
         monkeypatch.setenv(key, value)
     assert Settings() == original
@@ -75,3 +75,23 @@ def test_ranker_and_batch_defaults_come_from_the_registry():
     settings = Settings()
     assert settings.ranker.sources == list(registry.USER_SOURCES)
     assert settings.batch.jobs == list(registry.JOBS)
+
+
+@pytest.mark.auth_on
+def test_auth_is_on_by_default():
+    assert Settings().auth == "on"
+
+
+@pytest.mark.auth_on
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "api.example.org", "::"])
+def test_auth_off_is_refused_when_the_api_binds_beyond_loopback(monkeypatch, host):
+    monkeypatch.setenv("ANIMEREC_AUTH", "off")
+    with pytest.raises(ValidationError, match="ANIMEREC_AUTH=off is refused"):
+        Settings(api={"host": host})
+
+
+@pytest.mark.auth_on
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])
+def test_auth_off_is_taken_on_loopback(monkeypatch, host):
+    monkeypatch.setenv("ANIMEREC_AUTH", "off")
+    assert Settings(api={"host": host}).auth == "off"
