@@ -8,7 +8,6 @@ from pathlib import Path
 from config import Settings
 
 JWT_SECRET_FILE = "jwt-secret"
-ADMIN_KEY_FILE = "admin-key"
 
 
 def write_private(path: Path, text: str) -> Path:

@@ -95,7 +95,7 @@ def main(argv: list[str]) -> int:
         if ok:
             acked[0] += 1
 
-    poster = ApiPoster(url, workers=4, batch=BATCH, on_done=done)
+    poster = ApiPoster(url, workers=4, batch=BATCH, on_done=done, api_key=key)
     began = time.perf_counter()
     load = threading.Thread(target=lambda: (publish(stream, poster.send, RATE), poster.close()), daemon=True)
     load.start()

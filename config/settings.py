@@ -294,6 +294,11 @@ class Settings(BaseSettings):
         return self.run_dir / "secrets"
 
     @property
+    def admin_key_file(self) -> Path:
+        """The first admin API key, written by the launcher (``make up``); tools that call the API read it."""
+        return self.secrets_dir / "admin-key"
+
+    @property
     def api_url(self) -> str:
         return f"http://{self.api.host}:{self.api.port}"
 

@@ -195,7 +195,9 @@ def cmd_replay(args) -> int:
             producer.close()
         else:
             url = args.api_url or settings.api_url
-            with ApiPoster(url, args.workers, batch=args.batch) as poster:
+            key = args.api_key or (settings.admin_key_file.read_text().strip() if settings.admin_key_file.exists()
+                                    else None)
+            with ApiPoster(url, args.workers, batch=args.batch, api_key=key) as poster:
                 sent = publish(stream, poster.send, args.rate, bar)
             if poster.failures:
                 print(f"error: {poster.failures} of {sent} events were refused by the API", file=sys.stderr)
@@ -243,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--target", choices=("kafka", "api"), default="kafka")
     r.add_argument("--api-url", default=None, help="with --target api (default: the configured API)")
     r.add_argument("--workers", type=int, default=16, help="with --target api: concurrent requests")
+    r.add_argument("--api-key", default=None, help="with --target api: a producer key (default: the admin key "
+                                                   "make up wrote to run/secrets/admin-key)")
     r.add_argument("--batch", type=int, default=1, choices=range(1, 1001), metavar="1..1000",
                    help="with --target api: events per request (>1: POST /events)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -16,8 +16,10 @@ PATHS = {"click": "/clicks", "view": "/views", "rating": "/ratings"}
 class ApiPoster:
     """Sends each event to its route; ``send`` blocks only while ``workers`` requests are already in flight."""
 
-    def __init__(self, base_url: str, workers: int = 16, timeout_s: float = 10.0, on_done=None, batch: int = 1):
+    def __init__(self, base_url: str, workers: int = 16, timeout_s: float = 10.0, on_done=None, batch: int = 1,
+                 api_key: str | None = None):
         self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
         self.timeout_s = timeout_s
         self.on_done = on_done
         self.batch = batch
@@ -32,6 +34,8 @@ class ApiPoster:
         if session is None:
             session = self._local.session = requests.Session()
             session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=1))
+            if self.api_key:
+                session.headers["X-API-Key"] = self.api_key
         return session
 
     @staticmethod

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from accounts import KeyRing, create_key, ensure_jwt_secret, write_private
-from accounts.secrets import ADMIN_KEY_FILE
 from config import Settings, registry
 from ingest.topics import ensure_topics
 from jars import fetch
@@ -76,7 +75,7 @@ def ensure_credentials(settings: Settings, report: Report = _print) -> Path:
     """The JWT signing key and a first admin key, made on first run (and again if the store lost the key);
     the admin key's plaintext is kept in ``<run_dir>/secrets/admin-key`` (0600). Returns that path."""
     ensure_jwt_secret(settings)
-    path = settings.secrets_dir / ADMIN_KEY_FILE
+    path = settings.admin_key_file
     store = open_store(settings, retries=10)
     try:
         if path.exists() and KeyRing(store, ttl_s=0).check(path.read_text().strip()) is not None:

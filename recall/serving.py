@@ -6,7 +6,7 @@ them (cached by version) and a request's :class:`recall.lists.UserContext`.
 """
 from __future__ import annotations
 
-from itertools import chain, zip_longest
+from itertools import zip_longest
 
 from config import registry
 from recall.lists import ListReader, UserContext
@@ -46,13 +46,14 @@ def candidates(context: UserContext, lists: ListReader, k: int) -> list[dict]:
 
 
 def _popular(context: UserContext, lists: ListReader, depth: int) -> list[int]:
-    """The popularity list; for a user with favourite genres, those genres' lists taken in turn come first."""
-    overall = lists.popular(depth, pointers=context.pointers)
-    if not context.genres:
-        return overall
-    per_genre = [lists.popular(depth, segment=GENRE_PREFIX + g, pointers=context.pointers) for g in context.genres]
-    interleaved = (i for row in zip_longest(*per_genre) for i in row if i is not None)
-    return list(dict.fromkeys(chain(interleaved, overall)))[:depth]
+    """The popularity list; for a user with favourite genres, those genres' lists taken in turn instead (the
+    overall list where they have no titles at all)."""
+    if context.genres:
+        per_genre = [lists.popular(depth, segment=GENRE_PREFIX + g, pointers=context.pointers) for g in context.genres]
+        interleaved = list(dict.fromkeys(i for row in zip_longest(*per_genre) for i in row if i is not None))
+        if interleaved:
+            return interleaved[:depth]
+    return lists.popular(depth, pointers=context.pointers)
 
 
 def candidates_for_user(store: Store, user_id: int, k: int) -> list[dict]:

@@ -31,7 +31,9 @@ def _base(run_dir=PROJECT_ROOT / "run" / "test", kafka=None, cassandra=None, api
     # ALS is covered by the batch job tests; ranker training leaves it out to keep the suite short.
     return Settings(run_dir=run_dir, kafka=kafka or {}, cassandra={"keyspace": TEST_KEYSPACE, **(cassandra or {})},
                     api={"port": 18000, **(api or {})}, ranker={"sources": ["ease", "itemitem", "content"],
-                                                              "max_users": 300}, **overrides)
+                                                              "max_users": 300},
+                    # every test signs in from one address: the login limit (a unit test hits it) is raised
+                    security={"login_limit": "600 per minute"}, **overrides)
 
 
 @contextlib.contextmanager

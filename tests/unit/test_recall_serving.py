@@ -1,4 +1,6 @@
 """The serving side of recall against an in-memory store (no Cassandra)."""
+import dataclasses
+
 import numpy as np
 
 from recall import ListReader, candidates, candidates_for_user, similar_titles
@@ -42,6 +44,17 @@ def test_new_user_gets_popular_titles():
     assert {c["source"] for c in out} == {"popular"}
     assert all(set(c) == {"anime_id", "score", "source", "ranks"} for c in out)
     assert [c["ranks"] for c in out] == [{"popular": r} for r in range(1, 6)]
+
+
+def test_a_new_user_with_favourite_genres_gets_those_genres_popular_titles_in_turn():
+    store = filled_store(pointers={"popular": 1}, popular=POP)
+    store.write_popular(1, [{"segment": f"genre:{g}", "rank": i + 1, "anime_id": a, "score": 1.0}
+                            for g, ids in (("Comedy", [11, 12, 13]), ("Sports", [21, 12, 22])) for i, a in enumerate(ids)])
+    reader = ListReader(store, cache_entries=0)
+    context = dataclasses.replace(reader.user(42, 60), genres=("Comedy", "Sports"))
+    assert [c["anime_id"] for c in candidates(context, reader, 5)] == [11, 21, 12, 13, 22]
+    unknown = dataclasses.replace(context, genres=("Cooking",))       # no list for it: the overall one
+    assert [c["anime_id"] for c in candidates(unknown, reader, 3)] == [1, 2, 3]
 
 
 def test_no_lists_at_all_is_an_empty_answer():
