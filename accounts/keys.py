@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from config.registry import ROLES
+from store.errors import StoreUnavailable
 from store.interfaces import AccountStore
 
 PREFIX = "ak"
@@ -61,7 +62,12 @@ class KeyRing:
         cached = self._known.get(key_id)
         if cached is not None and now - cached[0] < self._ttl_s:
             return cached[1]
-        row = self._store.api_key(key_id)
+        try:
+            row = self._store.api_key(key_id)
+        except StoreUnavailable:
+            if cached is not None and cached[1] is not None:
+                return cached[1]        # the store is down: a key seen valid stays valid (events still go to Kafka)
+            raise
         with self._lock:
             if len(self._known) > 10_000:       # keys guessed at random must not grow this without bound
                 self._known.clear()

@@ -173,8 +173,8 @@ class RegisterIn(_Strict):
 
 
 class LoginIn(_Strict):
-    username: str | None = Field(None, max_length=254, description="the username, or give email")
-    email: str | None = Field(None, max_length=254)
+    username: str | None = Field(None, min_length=1, max_length=254, description="the username, or give email")
+    email: str | None = Field(None, min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=128)
 
     @model_validator(mode="after")

@@ -443,6 +443,7 @@ class StoreContract:
         assert account["password_hash"] == "h" and account["created_at"].tzinfo is not None
         assert store.account_by_email("ANN@example.ORG") == account
         assert store.account("bob") is None and store.account_by_email("bob@example.org") is None
+        assert store.account("") is None and store.account_by_email("") is None
 
     def test_a_taken_username_or_email_is_refused_and_stores_nothing(self, store):
         assert store.create_account(self._account(store)) is None

@@ -48,10 +48,14 @@ class CassandraAccounts(AccountStore):
         self._db.conditional("DELETE FROM {accounts} WHERE username = ? IF EXISTS", username)
 
     def account(self, username: str) -> dict | None:
+        if not username:
+            return None                          # Cassandra refuses an empty partition key
         return _account(self._db.one(f"SELECT {_ACCOUNT_COLUMNS} FROM {{accounts}} WHERE username = ?",
                                      username.lower()))
 
     def account_by_email(self, email: str) -> dict | None:
+        if not email:
+            return None
         row = self._db.one("SELECT username FROM {account_emails} WHERE email = ?", email.lower())
         return None if row is None else self.account(row["username"])
 

@@ -11,7 +11,7 @@ from cassandra import OperationTimedOut, RequestExecutionException, Unresolvable
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
 from cassandra.concurrent import execute_concurrent
 from cassandra.connection import ConnectionException
-from cassandra.policies import DCAwareRoundRobinPolicy
+from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy
 from cassandra.query import BatchStatement, BatchType, SimpleStatement, dict_factory
 
 from config.settings import CassandraSettings
@@ -23,6 +23,7 @@ from store.errors import StoreUnavailable
 # Overloaded / IsBootstrapping / Read- and WriteFailure (all RequestExecutionException), a
 # connection lost mid-request, a contact point that does not resolve. Invalid requests
 # (RequestValidationException: syntax, unknown table) are bugs and pass through unchanged.
+RECONNECT_MAX_S = 5.0
 DRIVER_UNAVAILABLE = (NoHostAvailable, OperationTimedOut, RequestExecutionException, ConnectionException,
                       UnresolvableContactPoints)
 
@@ -61,8 +62,11 @@ class CassandraSession:
                                    request_timeout=request_timeout_s)
         where = f"connect to {','.join(settings.contact_points)}:{settings.port}"
         with unavailable_as_store_error(where):  # a contact point that does not resolve fails here
+            # A node that comes back is tried again within RECONNECT_MAX_S (the driver's default waits up to
+            # 10 minutes after a long outage, answering 503 all that time).
             cluster = Cluster(settings.contact_points, port=settings.port, protocol_version=5,
-                              connect_timeout=connect_timeout_s, execution_profiles={EXEC_PROFILE_DEFAULT: profile})
+                              connect_timeout=connect_timeout_s, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+                              reconnection_policy=ExponentialReconnectionPolicy(0.5, RECONNECT_MAX_S))
         try:
             with unavailable_as_store_error(where):
                 session = cluster.connect()

@@ -241,13 +241,14 @@ def test_upload_form_errors_are_400(api_url, http):
     assert response.status_code == 400 and "file" in response.json()["error"]
 
 
-def test_too_large_upload_is_413_before_the_body_is_read(api_url):
+def test_too_large_upload_is_413_before_the_body_is_read(api_url, admin_key):
     parts = urlsplit(api_url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
         connection.putrequest("POST", "/upload")
         connection.putheader("Content-Type", f"multipart/form-data; boundary={uuid.uuid4().hex}")
         connection.putheader("Content-Length", str(300 * 1024 * 1024))
+        connection.putheader("X-API-Key", admin_key)
         connection.endheaders()
         connection.send(b"--")  # nothing more is sent: the answer must come from the declared length
         response = connection.getresponse()

@@ -89,6 +89,12 @@ def test_login_by_name_or_email_and_a_wrong_password_is_401(client):
     assert wrong.get_json()["error"] == nobody.get_json()["error"]        # no hint which one was wrong
 
 
+def test_an_empty_name_or_email_at_login_is_a_400(client):
+    for body in ({"email": "", "password": "x"}, {"username": "", "password": "x"}, {"password": "x"}):
+        answer = client.post("/auth/login", json=body)
+        assert answer.status_code == 400 and answer.is_json, body
+
+
 def test_refresh_gives_a_new_access_token_and_takes_only_a_refresh_token(client):
     tokens = _sign_up(client)
     fresh = client.post("/auth/refresh", headers=_bearer(tokens["refresh_token"]))
