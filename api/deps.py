@@ -134,13 +134,15 @@ class Resources:
             if self._health is not cached:  # another thread probed while this one waited
                 return self._health[1]
             kafka = self._check(lambda: "up" if broker_ready(self.settings) else "down")
-            states = {"kafka": kafka,
-                      "cassandra": self._check(lambda: "up" if self.store.ping() else "down"),
+            cassandra = self._check(lambda: "up" if self.store.ping() else "down")
+            # probes that read the store wait out its timeouts when it is down: skipped then, so /health says so now
+            states = {"kafka": kafka, "cassandra": cassandra,
                       "streaming": self._streaming_state(),
                       # events in Kafka the job has not yet checkpointed into Cassandra, per topic
                       "streaming_lag": self._check(lambda: consumer_lag(self.settings)) if kafka == "up" else None,
-                      "ranker": self._check(lambda: self.recommender.model_version or "none"),
-                      "recall": self._check(self._recall_versions)}
+                      "ranker": self._check(lambda: self.recommender.model_version or "none")
+                      if cassandra == "up" else "unknown: cassandra down",
+                      "recall": self._check(self._recall_versions) if cassandra == "up" else None}
             self._health = (time.monotonic(), states)
             return states
         finally:
