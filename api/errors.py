@@ -49,14 +49,14 @@ def answer(exc: ApiError):
 
 
 def register(app) -> None:
-    _api_error = app.errorhandler(ApiError)(answer)
+    app.errorhandler(ApiError)(answer)
 
     @app.errorhandler(StoreUnavailable)
     def _store_down(exc: StoreUnavailable):
         """Cassandra down or too slow, on any route: 503 and when to try again, never a 500."""
         log.warning("503, store unavailable: %s", exc)
-        return _api_error(ApiError(503, "the store is unavailable; try again shortly",
-                                   retry_after_s=STORE_RETRY_AFTER_S, dependency="cassandra"))
+        return answer(ApiError(503, "the store is unavailable; try again shortly",
+                               retry_after_s=STORE_RETRY_AFTER_S, dependency="cassandra"))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

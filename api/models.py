@@ -7,6 +7,7 @@ from typing import Any, ClassVar, Literal
 from flask_openapi3 import FileStorage
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from config.registry import ROLES
 from ingest.events import MAX_ID, EventIn
 
 
@@ -201,7 +202,7 @@ class MyRatingIn(_Strict):
 
 
 class KeyIn(_Strict):
-    role: Literal["reader", "producer", "admin"]
+    role: Literal[ROLES]
     name: str | None = Field(None, max_length=64, description="what the key is for")
 
 

@@ -274,9 +274,14 @@ class PythonService(Service):
     """One of animerec's own roles, run as ``python -m <module>``."""
 
     module: str
+    args: tuple[str, ...] = ()
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", self.module]
+        return [sys.executable, "-m", self.module, *self.args]
+
+    def healthy(self) -> bool:
+        """Running is healthy, unless the role has a better probe."""
+        return self.running()
 
     def env(self) -> dict[str, str]:
         env = super().env()
@@ -298,21 +303,13 @@ class SchedulerService(PythonService):
     name = "scheduler"
     module = "batch.scheduler"
 
-    def healthy(self) -> bool:
-        return self.running()
-
 
 class TrainerService(PythonService):
     """Executes queued training requests (``POST /admin/train``), one at a time."""
 
     name = "trainer"
     module = "training"
-
-    def command(self) -> list[str]:
-        return [sys.executable, "-m", self.module, "worker"]
-
-    def healthy(self) -> bool:
-        return self.running()
+    args = ("worker",)
 
 
 class SupervisorService(PythonService):
@@ -320,12 +317,7 @@ class SupervisorService(PythonService):
 
     name = "supervisor"
     module = "ops"
-
-    def command(self) -> list[str]:
-        return [sys.executable, "-m", self.module, "supervise"]
-
-    def healthy(self) -> bool:
-        return self.running()
+    args = ("supervise",)
 
 
 class ApiService(PythonService):

@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from accounts import KeyRing, create_key, ensure_jwt_secret, write_private
+from accounts import KeyRing, create_key, write_private
 from config import Settings, registry
 from ingest.topics import ensure_topics
 from jars import fetch
@@ -72,9 +72,8 @@ def prepare_data(settings: Settings, report: Report = _print) -> None:
 
 
 def ensure_credentials(settings: Settings, report: Report = _print) -> Path:
-    """The JWT signing key and a first admin key, made on first run (and again if the store lost the key);
-    the admin key's plaintext is kept in ``<run_dir>/secrets/admin-key`` (0600). Returns that path."""
-    ensure_jwt_secret(settings)
+    """A first admin key, made on first run (and again if the store lost the key); its plaintext is kept in
+    ``<run_dir>/secrets/admin-key`` (0600). Returns that path. (The API role makes the JWT signing key.)"""
     path = settings.admin_key_file
     store = open_store(settings, retries=10)
     try:

@@ -13,10 +13,10 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from accounts import hash_password, password_matches
 from api.auth import PUBLIC, Access, access, limited, principal, tokens_for
-from api.errors import ApiError, not_found
+from api.errors import ApiError
 from api.models import LoginIn, MyRatingIn, NoQuery, ProfileIn, RegisterIn, TopK
 from api.query import index_of
-from api.routes.events import publish
+from api.routes.ratings import rate
 from api.routes.recs import recommendations
 from ingest.events import EventIn
 
@@ -46,12 +46,19 @@ def _profile(account: dict) -> dict:
             "created_at": account["created_at"].isoformat() if account["created_at"] else None}
 
 
-def _me() -> dict:
+def _my_user_id() -> int:
+    """The signed-in user's id, from their token."""
     caller = principal()
     if caller.kind != "user":
         raise ApiError(401, "no signed-in user: these routes need a user's token (with ANIMEREC_AUTH=off there is "
                             "none; use the routes that take a user id)")
-    account = _resources().store.account(caller.username)
+    return caller.user_id
+
+
+def _me() -> dict:
+    """The signed-in user's account, read from the store (for the routes that show or change it)."""
+    _my_user_id()
+    account = _resources().store.account(principal().username)
     if account is None:
         raise ApiError(401, "this token's account no longer exists")
     return account
@@ -122,10 +129,10 @@ def my_recommends(query: TopK):
     return recommendations(context, query.k)
 
 
-@blueprint.get("/me/ratings", summary="The signed-in user's ratings, newest first by title id")
+@blueprint.get("/me/ratings", summary="The signed-in user's ratings, by title id")
 @access(SIGNED_IN)
 def my_ratings(query: NoQuery):
-    user_id = _me()["user_id"]
+    user_id = _my_user_id()
     index = index_of(_resources().catalog)
     rows = _resources().store.user_ratings(user_id)
     return {"user_id": user_id, "count": len(rows),
@@ -136,18 +143,14 @@ def my_ratings(query: NoQuery):
 @blueprint.post("/me/ratings", summary="Rate a title as the signed-in user (1..10, or -1 for watched)")
 @access(SIGNED_IN)
 @limited("write")
-def rate(body: MyRatingIn, query: NoQuery):
-    if body.anime_id not in _resources().catalog:
-        raise not_found("anime", body.anime_id)
-    user_id = _me()["user_id"]
-    answer, status = publish("rating", EventIn(user_id=user_id, anime_id=body.anime_id), rating=body.rating)
-    return {**answer, "user_id": user_id, "anime_id": body.anime_id, "rating": body.rating}, status
+def rate_as_me(body: MyRatingIn, query: NoQuery):
+    return rate(EventIn(user_id=_my_user_id(), anime_id=body.anime_id), body.rating)
 
 
 @blueprint.get("/me/history", summary="The signed-in user's recent clicks, views and ratings, newest first")
 @access(SIGNED_IN)
 def my_history(query: NoQuery):
-    user_id = _me()["user_id"]
+    user_id = _my_user_id()
     catalog = _resources().catalog
     events = _resources().store.recent_events(user_id)
     return {"user_id": user_id,

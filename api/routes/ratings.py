@@ -34,15 +34,18 @@ def _require_anime(anime_id: int) -> None:
 @limited("write")
 def post_rating(body: RatingIn, query: NoQuery):
     require_own([body.user_id])
-    _require_anime(body.anime_id)
-    answer, status = publish("rating", body, rating=body.rating)
-    return {**answer, "user_id": body.user_id, "anime_id": body.anime_id, "rating": body.rating}, status
+    return rate(body, body.rating)
+
+
+def rate(event: EventIn, rating: int | None):
+    """Publish ``event``'s user's rating of its title (None removes it): the answer and its status (202, or 503)."""
+    _require_anime(event.anime_id)
+    answer, status = publish("rating", event, rating=rating)
+    return {**answer, "user_id": event.user_id, "anime_id": event.anime_id, "rating": rating}, status
 
 
 @blueprint.delete("/ratings/<user_id>/<anime_id>", summary="Remove a user's rating of a title")
 @access(Access(roles=("producer",), own="user_id"))
 @limited("write")
 def delete_rating(path: RatingPath, query: NoQuery):
-    _require_anime(path.anime_id)
-    answer, status = publish("rating", EventIn(user_id=path.user_id, anime_id=path.anime_id), rating=None)
-    return {**answer, "user_id": path.user_id, "anime_id": path.anime_id, "rating": None}, status
+    return rate(EventIn(user_id=path.user_id, anime_id=path.anime_id), None)

@@ -8,9 +8,7 @@ import pytest
 from flask_jwt_extended import create_access_token
 
 from accounts import create_key
-from api.app import create_app
-from config import Settings
-from tests.unit.test_api_ratings_upload import CATALOG, FakeProducer, _closed_port, _memory_store
+from tests.unit.test_api_ratings_upload import CATALOG, make_app
 
 pytestmark = pytest.mark.auth_on
 SECRET = "unit-test-signing-key-" + "x" * 20
@@ -18,13 +16,7 @@ PASSWORD = "correct horse battery"
 
 
 def _app(**security):
-    settings = Settings(kafka={"bootstrap_servers": f"127.0.0.1:{_closed_port()}"}, cassandra={"port": _closed_port()},
-                        security={"jwt_secret": SECRET, **security})
-    app = create_app(settings)
-    resources = app.extensions["animerec"]
-    resources.__dict__.update(producer=FakeProducer(), store=_memory_store())
-    resources.use_catalog(CATALOG)
-    return app
+    return make_app(security={"jwt_secret": SECRET, **security})
 
 
 @pytest.fixture

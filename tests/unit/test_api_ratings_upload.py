@@ -53,15 +53,21 @@ def _memory_store(cls=MemoryStore) -> MemoryStore:
     return store
 
 
-@pytest.fixture
-def app():
+def make_app(**settings) -> object:
+    """The real app on a memory store with CATALOG and a fake producer; Kafka and Cassandra point at closed
+    ports. ``settings`` are further Settings sections."""
     settings = Settings(kafka={"bootstrap_servers": f"127.0.0.1:{_closed_port()}", "request_timeout_ms": 1500},
-                        cassandra={"port": _closed_port()})
+                        cassandra={"port": _closed_port()}, **settings)
     app = create_app(settings)
     resources = app.extensions["animerec"]
     resources.__dict__.update(producer=FakeProducer(), store=_memory_store())
     resources.use_catalog(CATALOG)
     return app
+
+
+@pytest.fixture
+def app():
+    return make_app()
 
 
 @pytest.fixture
