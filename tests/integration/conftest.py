@@ -60,15 +60,16 @@ def api_url(prepared, streaming):
         yield prepared.api_url
 
 
-def wait_for(probe, timeout_s: float = 60.0, interval_s: float = 0.2):
-    """Poll ``probe`` until it returns something truthy; return that, or fail."""
+def wait_for(probe, timeout_s: float = 60.0, interval_s: float = 0.2, seen: list | None = None):
+    """Poll ``probe`` until it returns something truthy; return that, or fail (naming the last few of
+    ``seen``, where the probe records what it saw)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         value = probe()
         if value:
             return value
         time.sleep(interval_s)
-    pytest.fail(f"condition not met within {timeout_s}s")
+    pytest.fail(f"condition not met within {timeout_s}s" + (f"; last seen: {seen[-3:]}" if seen else ""))
 
 
 @pytest.fixture(scope="session")

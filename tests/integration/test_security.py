@@ -160,13 +160,21 @@ def test_with_cassandra_down_every_route_answers_503_with_retry_after(api_url, h
     cassandra = CassandraService(settings)
     assert cassandra.running(), "the test stack's Cassandra is run by the local launcher"
     cassandra.stop(timeout_s=0)           # a crash
+    killed = time.monotonic()
     try:
         answers = {}
         for path in ("/recommends/3?k=5", "/recall/3", "/user?user_id=3", "/anime/5114", "/admin/train"):
             answers[path] = http.get(api_url + path, timeout=30)
         login = requests.post(f"{api_url}/auth/login", json={"username": "ann", "password": "x"}, timeout=30)
-        health = wait_for(lambda: (lambda h: h if h.status_code == 503 else None)(
-            http.get(f"{api_url}/health", timeout=30)), timeout_s=90, interval_s=1)
+        healths, seen = [], []             # a 503 Response is falsy: the probe answers whether it saw one
+
+        def health_is_503() -> bool:
+            healths.append(http.get(f"{api_url}/health", timeout=30))
+            seen.append((round(time.monotonic() - killed, 1), healths[-1].status_code, healths[-1].text[:300]))
+            return healths[-1].status_code == 503
+
+        wait_for(health_is_503, timeout_s=90, interval_s=1, seen=seen)
+        health = healths[-1]
     finally:
         cassandra.start()
         wait_for(lambda: requests.get(f"{api_url}/health", timeout=30).status_code == 200, timeout_s=300,

@@ -8,6 +8,7 @@ import pytest
 from flask_jwt_extended import create_access_token
 
 from accounts import create_key
+from store import StoreUnavailable
 from tests.unit.test_api_ratings_upload import CATALOG, make_app
 
 pytestmark = pytest.mark.auth_on
@@ -192,6 +193,17 @@ def test_public_routes_need_no_credential(client):
     for path in ("/health", "/anime", "/anime/5114", "/sim/5114", "/openapi/openapi.json", "/metrics"):
         assert client.get(path).status_code in (200, 404, 503), path
         assert client.get(path).status_code != 401
+
+
+def test_public_routes_ignore_a_credential_they_cannot_check(client, app):
+    app.extensions["animerec"].keyring.check = lambda presented: (_ for _ in ()).throw(
+        StoreUnavailable("Cassandra unavailable (read): NoHostAvailable"))
+    wrong = {"X-API-Key": "ak.0123456789abcdef." + "A" * 43, "Authorization": "Bearer not-a-token"}
+    for path in ("/health", "/anime/5114", "/sim/5114"):
+        answer = client.get(path, headers=wrong)
+        assert answer.status_code in (200, 404, 503), (path, answer.get_json())
+        assert "error" not in answer.get_json(), (path, answer.get_json())
+    assert client.get("/recommends/1", headers={"X-API-Key": wrong["X-API-Key"]}).status_code == 503
 
 
 def test_a_revoked_key_stops_working_once_its_cache_expires(app):
