@@ -42,6 +42,8 @@ class Resources:
         ttl = settings.api.details_ttl_s
         self._details: TTLCache | None = TTLCache(maxsize=20_000, ttl=ttl) if ttl > 0 else None
         self._details_lock = threading.Lock()
+        # The latest event this process had Kafka acknowledge: the dashboard looks it up to time the stream.
+        self.last_published = None
 
     @cached_property
     def store(self) -> Store:

@@ -73,6 +73,7 @@ def register_metrics(app: Flask, resources: Resources) -> None:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Instruments())
     registry.register(HealthCollector(resources))
+    app.extensions["animerec_metrics"] = registry
 
     @app.before_request
     def _start():
@@ -100,3 +101,44 @@ class _Instruments:
         for collector in INSTRUMENTS:
             yield from collector.collect()
 
+
+
+def serving_summary(registry: CollectorRegistry) -> list[dict]:
+    """Per route and method (every worker's counts): requests, 4xx and 5xx answers, the 5xx share, and latency
+    percentiles estimated from the histogram's buckets (as Prometheus' ``histogram_quantile`` does), busiest first."""
+    buckets: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    statuses: dict[tuple[str, str], dict[str, float]] = {}
+    for family in registry.collect():
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name == f"{REQUEST_SECONDS._name}_bucket":
+                buckets.setdefault((labels["route"], labels["method"]), []).append((float(labels["le"]), sample.value))
+            elif sample.name == f"{RESPONSES._name}_total":
+                by = statuses.setdefault((labels["route"], labels["method"]), {})
+                by[labels["status"][0] + "xx"] = by.get(labels["status"][0] + "xx", 0.0) + sample.value
+    rows = []
+    for (route, method), counts in buckets.items():
+        counts.sort()
+        total = counts[-1][1] if counts else 0.0
+        if total <= 0:
+            continue
+        answered = statuses.get((route, method), {})
+        rows.append({"route": route, "method": method, "requests": int(total),
+                     "errors_4xx": int(answered.get("4xx", 0)), "errors_5xx": int(answered.get("5xx", 0)),
+                     "error_rate": round(answered.get("5xx", 0) / total, 4),
+                     **{f"p{q}_ms": _quantile(counts, q / 100) for q in (50, 95, 99)}})
+    return sorted(rows, key=lambda r: -r["requests"])
+
+
+def _quantile(cumulative: list[tuple[float, float]], q: float) -> float | None:
+    """The ``q`` quantile in ms from cumulative ``(upper bound s, count)`` buckets, linear within a bucket."""
+    total = cumulative[-1][1]
+    rank, lower, below = q * total, 0.0, 0.0
+    for upper, count in cumulative:
+        if count >= rank:
+            if upper == float("inf"):
+                return round(lower * 1000, 2)   # beyond the last finite bound: report that bound
+            share = (rank - below) / (count - below) if count > below else 1.0
+            return round((lower + (upper - lower) * share) * 1000, 2)
+        lower, below = upper, count
+    return None

@@ -118,7 +118,7 @@ MAX_BATCH = 1_000
 class BatchEventIn(EventIn):
     """One event of POST /events: a click, a view, or a rating (which carries ``rating``)."""
 
-    kind: Literal["click", "view", "rating"]
+    kind: Literal["click", "view", "rating", "impression"]
     rating: int | None = Field(None, description="rating events only: 1..10, or -1 for watched without a score")
 
     _integer = field_validator("rating", mode="before")(lambda value: _whole(value))
@@ -138,6 +138,42 @@ class EventBatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     events: list[BatchEventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+SURFACE = Field(None, pattern=r"^[a-z0-9-]{1,32}$", description="Where the titles were shown, e.g. for-you, "
+                                                                  "trending, similar (lowercase, digits, '-')")
+
+
+class ImpressionsIn(_Strict):
+    """Body of POST /impressions: the titles of one list a user was shown."""
+
+    user_id: int = Field(gt=0, le=MAX_ID)
+    anime_ids: list[int] = Field(min_length=1, max_length=100, description="The titles shown, in order")
+    surface: str | None = SURFACE
+
+    @field_validator("anime_ids")
+    @classmethod
+    def _ids(cls, ids: list[int]) -> list[int]:
+        bad = [i for i in ids if isinstance(i, bool) or not 0 < i <= MAX_ID]
+        if bad:
+            raise ValueError(f"anime ids must be whole numbers in 1..{MAX_ID}: {bad[:5]}")
+        return ids
+
+
+class TrendingQuery(_Strict):
+    """GET /trending."""
+
+    k: int = Field(20, ge=1, le=100, description="How many titles")
+    genre: str | None = Field(None, min_length=1, max_length=64, description="Only this genre's list")
+
+
+class TrendsQuery(_Strict):
+    days: int = Field(30, ge=1, le=365, description="How many days back, today included")
+    top: int = Field(8, ge=1, le=50, description="How many genres (the most active over the period)")
+
+
+class PlotPath(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9_]{1,64}\.png$", description="A plot of the latest evaluation report")
 
 
 class RatingPath(_Strict):

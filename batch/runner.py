@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from batch import runlog
 from batch.spark import spark_session
 from config import Settings
 from config.registry import JOBS
@@ -106,10 +107,17 @@ def run_job(ctx: Context, job: str) -> JobResult:
 
 
 def run_jobs(settings: Settings, jobs: list[str], ctx: Context | None = None) -> list[JobResult]:
+    """Run ``jobs`` in order, each recorded in the run history (:mod:`batch.runlog`)."""
     own = ctx is None
     ctx = ctx or Context(settings)
     try:
-        return [run_job(ctx, job) for job in jobs]
+        results = []
+        for job in jobs:
+            started = time.time()
+            result = run_job(ctx, job)
+            runlog.record(settings, result.job, result.ok, started, result.seconds, result.details, result.error)
+            results.append(result)
+        return results
     finally:
         if own:
             ctx.close()

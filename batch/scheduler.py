@@ -17,7 +17,6 @@ published and is cleaned up by that job's next build).
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 import signal
@@ -29,6 +28,7 @@ from datetime import datetime, timezone
 
 from croniter import croniter
 
+from batch import runlog
 from batch.runner import Context, JobResult, run_job
 from config import Settings, load_settings
 
@@ -58,15 +58,6 @@ class Schedule:
         return f"every {self.interval:g} s" if self.interval is not None else f"cron {self.spec!r}"
 
 
-def _record(settings: Settings, result: JobResult, started: float) -> None:
-    path = settings.run_dir / "batch" / "runs.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fh.write(json.dumps({"job": result.job, "ok": result.ok, "started": datetime.fromtimestamp(
-            started, tz=timezone.utc).isoformat(), "seconds": round(result.seconds, 2), "details": result.details,
-            "error": result.error}, default=str) + "\n")
-
-
 def serve(jobs: list[str], schedules: dict[str, Schedule], settings: Settings, stop: threading.Event,
           run_at_start: bool = True, runner: Callable[[Context, str], JobResult] = run_job,
           clock: Callable[[], float] = time.time, max_runs: int | None = None) -> list[JobResult]:
@@ -90,7 +81,8 @@ def serve(jobs: list[str], schedules: dict[str, Schedule], settings: Settings, s
                 started = clock()
                 result = runner(ctx, job)
                 results.append(result)
-                _record(settings, result, started)
+                runlog.record(settings, result.job, result.ok, started, result.seconds, result.details,
+                              result.error)
                 due[job] = schedules[job].next_after(started)
                 if due[job] <= clock():          # the run overran its next slot: skip the missed ones
                     due[job] = schedules[job].next_after(clock())

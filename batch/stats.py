@@ -21,8 +21,12 @@ def rating_stats(ratings):
 
 
 def run(spark, store, settings) -> dict:
-    stats = rating_stats(read_table(spark, Tables.RATINGS_BY_USER, settings).select("anime_id", "rating")).cache()
+    """Also counts every rating and every user who rated (the run's details: the dashboard's totals)."""
+    ratings = read_table(spark, Tables.RATINGS_BY_USER, settings).select("user_id", "anime_id", "rating").cache()
+    stats = rating_stats(ratings).cache()
     titles = stats.count()
     write_table(stats, Tables.ANIME_RATING_STATS, settings)
+    totals = ratings.agg(F.count(F.lit(1)).alias("ratings"), F.countDistinct("user_id").alias("users")).first()
     stats.unpersist()
-    return {"rows": titles}
+    ratings.unpersist()
+    return {"rows": titles, "ratings": int(totals["ratings"]), "users": int(totals["users"])}

@@ -25,7 +25,9 @@ class Topic:
 CLICKS = Topic("clicks", "click")
 VIEWS = Topic("views", "view")
 RATINGS = Topic("ratings", "rating")
-TOPICS = (CLICKS, VIEWS, RATINGS)
+# A title shown in a list (the web app posts these): stored once each, counted in no feature yet.
+IMPRESSIONS = Topic("impressions", "impression")
+TOPICS = (CLICKS, VIEWS, RATINGS, IMPRESSIONS)
 TOPIC_OF_KIND = {t.event_kind: t for t in TOPICS}
 EVENT_KINDS = tuple(TOPIC_OF_KIND)
 # The streaming job's consumer group: it commits the offsets of each completed checkpoint, so its lag
@@ -41,6 +43,7 @@ class Tables:
     EVENTS = "events"
     TITLE_FEATURES = "title_features"
     USER_FEATURES = "user_features"
+    GENRE_ACTIVITY = "genre_activity"
     LIST_VERSIONS = "list_versions"
     POPULAR_ITEMS = "popular_items"
     USER_CANDIDATES = "user_candidates"
@@ -89,6 +92,9 @@ DECAY_ANCHOR_MS = 1_704_067_200_000  # 2024-01-01T00:00Z; the sums stay finite f
 # Per title: clicks, views (all time), ctr, clicks_<w>/views_<w> for each window, trending (1h vs 24h rate).
 TITLE_FEATURE_NAMES = ("clicks", "views", "ctr", *(f"{k}_{w.name}" for w in TITLE_WINDOWS for k in ("clicks", "views")),
                        "trending")
+# Per UTC day and genre: clicks, views and ratings of the genre's titles (the dashboard's genre trends).
+GENRE_ACTIVITY_COLUMNS = ("clicks", "views", "ratings")
+DAY_MS = 86_400_000
 # Per user: events, clicks (all time), events in the session window, last event time, decayed genre affinity.
 USER_FEATURE_NAMES = ("events", "clicks", f"events_{SESSION_WINDOW.name}", "last_event_at", "genre_affinity")
 
@@ -127,13 +133,16 @@ class RecallSource:
     ``kind``: ``user`` (a per-user list built by a batch job), ``seed`` (neighbours of the
     titles the user just interacted with, assembled at request time from the signals),
     ``popular`` (the popularity list, a filler for everyone). ``weight`` is its weight in the
-    reciprocal-rank merge; ``feature`` the ranker's column for its rank.
+    reciprocal-rank merge; ``feature`` the ranker's column for its rank. ``reason`` is what a viewer is
+    told of a title it recalled (``{title}``: the seed title, ``{verb}``: what the user did with it;
+    ``{genre}``: the favourite genre whose list it came from).
     """
 
     name: str
     kind: str
     weight: float
     job: str | None = None
+    reason: str = ""
 
     @property
     def pointer(self) -> str | None:
@@ -157,13 +166,17 @@ class RecallSource:
 # best, then item-item, content and popularity as tails); ``recent`` -- neighbours of what the
 # user clicked moments ago -- cannot be measured offline and is set just above ALS by judgement.
 RECALL_SOURCES = (
-    RecallSource("popular", "popular", 0.1, job="popularity"),
-    RecallSource("als", "user", 1.0, job="als"),
-    RecallSource("ease", "user", 1.2, job="ease"),
-    RecallSource("itemitem", "user", 0.5, job="itemitem"),
-    RecallSource("content", "user", 0.2, job="content"),
-    RecallSource("recent", "seed", 1.2),
+    RecallSource("popular", "popular", 0.1, job="popularity", reason="Popular with viewers right now"),
+    RecallSource("als", "user", 1.0, job="als", reason="Viewers with your taste loved it"),
+    RecallSource("ease", "user", 1.2, job="ease", reason="Fans of the titles you rated rate it highly"),
+    RecallSource("itemitem", "user", 0.5, job="itemitem", reason="Watched by people who watched what you did"),
+    RecallSource("content", "user", 0.2, job="content", reason="Its story is like titles you rated highly"),
+    RecallSource("recent", "seed", 1.2, reason="Because you {verb} {title}"),
 )
+# The popular source's reason for a title of a viewer's favourite genre's list.
+POPULAR_IN_GENRE_REASON = "Popular in {genre} right now"
+# What a viewer did with a seed title, by event kind (the ``{verb}`` of the seed source's reason).
+EVENT_VERBS = {"click": "clicked", "view": "watched", "rating": "rated"}
 SOURCE = {s.name: s for s in RECALL_SOURCES}
 SOURCE_NAMES = tuple(SOURCE)
 USER_SOURCES = tuple(s.name for s in RECALL_SOURCES if s.kind == "user")

@@ -97,6 +97,8 @@ class ApiSettings(Section):
                                    "logged (a warning with the access line's fields)")
     details_ttl_s: float = Field(60.0, ge=0, description="how long a worker answers /anime/<id> from its cache "
                                  "(an upload clears it at once in the worker that took it); 0 = no cache")
+    web_dir: Path = Field(PROJECT_ROOT / "web" / "dist", description="the built web app (make web) the API serves "
+                          "at / and its pages' paths")
 
 
 class SecuritySettings(Section):

@@ -9,7 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-EventKind = Literal["click", "view", "rating"]
+# An impression: a title was shown in a list (the web app posts one per title of each list it shows).
+EventKind = Literal["click", "view", "rating", "impression"]
 MAX_ID = 2**31 - 1  # ids are Cassandra ints
 
 
@@ -51,18 +52,22 @@ class Event(BaseModel):
     # The title's genres, added by whoever publishes the event (the API from its cached catalog, the
     # replay from the catalog file), so the streaming job updates genre affinity without a lookup.
     genres: list[str] = []
+    # Where the title was shown or clicked (a list of the web app: for-you, trending, similar, ...), if known.
+    surface: str | None = None
 
     @classmethod
     def from_request(cls, kind: EventKind, body: EventIn, rating: int | None = None,
-                     genres: list[str] | None = None) -> "Event":
+                     genres: list[str] | None = None, surface: str | None = None) -> "Event":
         ts = now_ms() if body.timestamp is None else _to_ms(body.timestamp)
         return cls(event_id=body.event_id or uuid.uuid4().hex, kind=kind, user_id=body.user_id,
-                   anime_id=body.anime_id, timestamp=ts, rating=rating, genres=genres or [])
+                   anime_id=body.anime_id, timestamp=ts, rating=rating, genres=genres or [], surface=surface)
 
     def to_bytes(self) -> bytes:
-        return json.dumps({"event_id": self.event_id, "kind": self.kind, "user_id": self.user_id,
-                           "anime_id": self.anime_id, "timestamp": self.timestamp, "rating": self.rating,
-                           "genres": self.genres}, separators=(",", ":")).encode()
+        fields = {"event_id": self.event_id, "kind": self.kind, "user_id": self.user_id, "anime_id": self.anime_id,
+                  "timestamp": self.timestamp, "rating": self.rating, "genres": self.genres}
+        if self.surface is not None:
+            fields["surface"] = self.surface
+        return json.dumps(fields, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes | str) -> "Event":

@@ -49,8 +49,10 @@ def up(skip_data: bool) -> None:
     stack.start_apps(settings)
     url = settings.api_url
     auth = "" if settings.auth == "off" else " -H \"X-API-Key: $KEY\""
+    web = (f"  web app: {url}/   operator dashboard: {url}/dashboard (sign in with the admin key)\n"
+           if (settings.api.web_dir / "index.html").exists() else "  web app: not built (make web)\n")
     click.echo(f"\nanimerec is up after {time.monotonic() - started:.0f}s at {url}  (API docs: {url}/openapi/swagger)\n"
-               + ("  auth is OFF (ANIMEREC_AUTH=off)\n" if settings.auth == "off" else
+               + web + ("  auth is OFF (ANIMEREC_AUTH=off)\n" if settings.auth == "off" else
                   f"  admin API key: {key_file}   other keys: python -m ops keys create --role producer|reader\n"
                   f"  KEY=$(cat {key_file})\n")
                + f"  curl -X POST {url}/clicks{auth} -H 'Content-Type: application/json' "

@@ -30,19 +30,34 @@ def candidates(context: UserContext, lists: ListReader, k: int) -> list[dict]:
     """
     if k <= 0:
         return []
-    recent = context.recent_titles
-    seen = {int(r["anime_id"]) for r in context.ratings} | set(recent)
+    return merge_candidates(source_lists(context, lists, k), k, exclude=seen_titles(context))
+
+
+def seen_titles(context: UserContext) -> set[int]:
+    """Titles the user rated, watched or just interacted with: never recalled."""
+    return {int(r["anime_id"]) for r in context.ratings} | set(context.recent_titles)
+
+
+def source_lists(context: UserContext, lists: ListReader, k: int) -> dict[str, list[int]]:
+    """Each source's list for the user, best first, deep enough to leave ``k`` once seen titles are left out."""
     fetched = {source: ids[:k + EXTRA] for source, ids in context.lists.items()}
-    seeds = recent[:RECENT_SEEDS]
-    if not fetched and context.ratings:    # rated after the last build: seed with their favourites
-        best = sorted(context.ratings, key=lambda r: (-(r["rating"] or 0), r["anime_id"]))
-        seeds += [int(r["anime_id"]) for r in best[:RATED_SEEDS] if int(r["anime_id"]) not in seeds]
+    seeds = seed_titles(context, has_lists=bool(fetched))
     if seeds:
         neighbours = lists.neighbours(seeds, SEED_NEIGHBOURS, context.pointers)
         fetched[registry.SEED_SOURCE] = neighbours_of_seeds(
             [(d["anime_id"], d["score"]) for d in merge_signals(neighbours[seed], SEED_NEIGHBOURS)] for seed in seeds)
-    fetched[registry.POPULAR_SOURCE] = _popular(context, lists, k + len(seen))
-    return merge_candidates(fetched, k, exclude=seen)
+    fetched[registry.POPULAR_SOURCE] = _popular(context, lists, k + len(seen_titles(context)))
+    return fetched
+
+
+def seed_titles(context: UserContext, has_lists: bool) -> list[int]:
+    """The titles whose neighbours the seed source recalls: the most recent distinct titles; for a user who
+    rated after the last build (no per-user lists yet), their best-rated titles too."""
+    seeds = context.recent_titles[:RECENT_SEEDS]
+    if not has_lists and context.ratings:
+        best = sorted(context.ratings, key=lambda r: (-(r["rating"] or 0), r["anime_id"]))
+        seeds += [int(r["anime_id"]) for r in best[:RATED_SEEDS] if int(r["anime_id"]) not in seeds]
+    return seeds
 
 
 def _popular(context: UserContext, lists: ListReader, depth: int) -> list[int]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from config.registry import RECENT_EVENTS, SESSION_WINDOW, TITLE_WINDOWS
+from config.registry import GENRE_ACTIVITY_COLUMNS, RECENT_EVENTS, SESSION_WINDOW, TITLE_WINDOWS
 
 ANIME_COLUMNS = ("anime_id", "name", "genres", "type", "episodes", "rating", "members")
 LOAD_RUN_COLUMNS = ("dataset", "run_id", "file_name", "sha256", "status", "rows_read", "rows_loaded",
@@ -219,6 +219,20 @@ class FeatureStore(ABC):
     @abstractmethod
     def user_features(self, user_id: int) -> dict | None:
         """``{user_id, <USER_COLUMNS>}`` (timestamps as epoch ms, ``genre_affinity`` a dict), or None."""
+
+    @abstractmethod
+    def write_genre_activity(self, day: int, genre: str, fields: Mapping) -> None:
+        """Overwrite a genre's counts of one day (days since 1970-01-01, UTC)."""
+
+    @abstractmethod
+    def genre_activity(self, days: Sequence[int]) -> list[dict]:
+        """``{day, genre, clicks, views, ratings, events}`` of every genre with counts on one of ``days``
+        (``events``: the three summed; a count not written is 0), by day then genre."""
+
+    @staticmethod
+    def _activity_row(row: Mapping) -> dict:
+        counts = {c: int(row.get(c) or 0) for c in GENRE_ACTIVITY_COLUMNS}
+        return {"day": int(row["day"]), "genre": row["genre"], **counts, "events": sum(counts.values())}
 
 
 class ListStore(ABC):

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from config.registry import (CTR_PRIOR_CLICKS, CTR_PRIOR_VIEWS, DECAY_ANCHOR_MS, GENRE_HALF_LIFE_DAYS, RECENT_EVENTS,
-                             SESSION_WINDOW, TITLE_WINDOWS, Window)
+from config.registry import (CTR_PRIOR_CLICKS, CTR_PRIOR_VIEWS, DAY_MS, DECAY_ANCHOR_MS, GENRE_HALF_LIFE_DAYS,
+                             RECENT_EVENTS, SESSION_WINDOW, TITLE_WINDOWS, Window)
 
 
 def _unique(events: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +68,7 @@ def newest(events: pd.DataFrame) -> list[dict]:
 
 
 def user_rows(events: pd.DataFrame, genres_of: Callable[[int], list[str]]) -> dict[int, dict]:
-    """user_id -> the ``user_features`` row after every event (of any kind).
+    """user_id -> the ``user_features`` row after every event (of any kind but impressions).
 
     ``genre_affinity`` maps each genre the user met to the sum of :func:`decay_weight` over the
     user's events on titles of that genre; ``events_30m`` counts the user's events in the session
@@ -77,6 +77,7 @@ def user_rows(events: pd.DataFrame, genres_of: Callable[[int], list[str]]) -> di
     equal times by event_id.
     """
     ev = _unique(events)
+    ev = ev[ev["kind"] != "impression"]
     out: dict[int, dict] = {}
     for user_id, group in ev.groupby("user_id"):
         ts = group["timestamp"].to_numpy()
@@ -91,4 +92,17 @@ def user_rows(events: pd.DataFrame, genres_of: Callable[[int], list[str]]) -> di
                              f"events_{SESSION_WINDOW.name}": int(in_window(ts, last, SESSION_WINDOW).sum()),
                              "session_at": last,
                              "recent": newest(group[["event_id", "anime_id", "kind", "timestamp"]])}
+    return out
+
+
+def genre_activity_rows(events: pd.DataFrame, genres_of: Callable[[int], list[str]]) -> dict[tuple[int, str], dict]:
+    """(UTC day number, genre) -> ``{clicks, views, ratings}`` of the events on titles of that genre that day
+    (impressions are not counted)."""
+    out: dict[tuple[int, str], dict] = {}
+    for row in _unique(events).itertuples(index=False):
+        if row.kind == "impression":
+            continue
+        for genre in genres_of(int(row.anime_id)):
+            counts = out.setdefault((int(row.timestamp) // DAY_MS, genre), {"clicks": 0, "views": 0, "ratings": 0})
+            counts[{"click": "clicks", "view": "views", "rating": "ratings"}[row.kind]] += 1
     return out

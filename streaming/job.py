@@ -1,4 +1,4 @@
-"""The streaming job: Kafka clicks/views/ratings -> Flink SQL -> Cassandra.
+"""The streaming job: Kafka clicks/views/ratings/impressions -> Flink SQL -> Cassandra.
 
 Everything per event runs in Flink's JVM: the Kafka source parses JSON, a keep-first
 deduplication on ``event_id`` drops repeats (a producer retry, a replay within
@@ -108,7 +108,7 @@ KEEP = "/*+ STATE_TTL('e'='36500 d') */"  # all-time aggregates never expire
 
 
 def source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
-    """The three topics as one table. A job restored from a checkpoint reads on from the checkpoint's
+    """The topics as one table. A job restored from a checkpoint reads on from the checkpoint's
     offsets; a plan with no checkpoint of its own reads each topic from the start (``earliest-offset``),
     so its aggregates are rebuilt from the log rather than begun at zero."""
     topics = ";".join(t.name for t in registry.TOPICS)
@@ -156,6 +156,7 @@ def _sliding(weight: str, window) -> str:
 def queries() -> dict[str, str]:
     click = "CASE WHEN kind = 'click' THEN 1 ELSE 0 END"
     view = "CASE WHEN kind = 'view' THEN 1 ELSE 0 END"
+    rating = "CASE WHEN kind = 'rating' THEN 1 ELSE 0 END"
     windows = ",\n".join(f"{_sliding(click, w)} AS clicks_{w.name}, {_sliding(view, w)} AS views_{w.name}, "
                          f"MAX(ts) AS window_at_{w.name}" for w in TITLE_WINDOWS)
     return {
@@ -169,7 +170,7 @@ def queries() -> dict[str, str]:
                 CAST((SUM({click}) + {CTR_PRIOR_CLICKS}) / (SUM({view}) + {CTR_PRIOR_VIEWS}) AS DOUBLE) AS ctr,
                 MAX(ts) AS last_event_at,
                 {windows}
-            FROM e WHERE kind <> 'rating' GROUP BY anime_id""",
+            FROM e WHERE kind IN ('click', 'view') GROUP BY anime_id""",
         "user_features": f"""SELECT user_id, events, clicks, last_event_at, genre_affinity,
                 events_{SESSION_WINDOW.name}, session_at, r.event_ids AS recent_event_ids,
                 r.anime_ids AS recent_anime_ids, r.kinds AS recent_kinds, r.times AS recent_at
@@ -179,7 +180,14 @@ def queries() -> dict[str, str]:
                                 CAST({int(registry.GENRE_HALF_LIFE_DAYS * 86_400_000)} AS BIGINT)) AS genre_affinity,
                     {_sliding("1", SESSION_WINDOW)} AS events_{SESSION_WINDOW.name}, MAX(ts) AS session_at,
                     LATEST(anime_id, kind, ts_ms, event_id, {registry.RECENT_EVENTS}) AS r
-                  FROM e GROUP BY user_id)""",
+                  FROM e WHERE kind <> 'impression' GROUP BY user_id)""",
+        # One row per UTC day and genre (an event counts for each of its title's genres); kept for all time.
+        "genre_activity": f"""SELECT {KEEP} `day`, genre, CAST(SUM({click}) AS BIGINT) AS clicks,
+                CAST(SUM({view}) AS BIGINT) AS `views`, CAST(SUM({rating}) AS BIGINT) AS ratings
+            FROM (SELECT CAST((ts_ms - MOD(ts_ms, {registry.DAY_MS})) / {registry.DAY_MS} AS INT) AS `day`, genre,
+                         kind
+                  FROM e CROSS JOIN UNNEST(e.genres) AS g(genre) WHERE kind <> 'impression') AS e
+            GROUP BY `day`, genre""",
     }
 
 

@@ -186,6 +186,20 @@ class StoreContract:
         assert (row["events"], row["clicks"], row["events_30m"], row["last_event_at"]) == (3, 1, 2, T0)
         assert row["genre_affinity"] == {"Action": 1.5, "Drama": 0.25}
 
+    def test_genre_activity_of_the_asked_days_only_with_events_summed(self, store):
+        store.write_genre_activity(20_000, "Drama", {"clicks": 3, "views": 2})
+        store.write_genre_activity(20_000, "Action", {"ratings": 1})
+        store.write_genre_activity(20_001, "Drama", {"clicks": 1, "views": 0, "ratings": 0})
+        store.write_genre_activity(19_000, "Drama", {"clicks": 9})
+        store.write_genre_activity(20_000, "Drama", {"clicks": 4})          # the stream's newer total wins
+        assert store.genre_activity([20_001, 20_000, 20_005]) == [
+            {"day": 20_000, "genre": "Action", "clicks": 0, "views": 0, "ratings": 1, "events": 1},
+            {"day": 20_000, "genre": "Drama", "clicks": 4, "views": 2, "ratings": 0, "events": 6},
+            {"day": 20_001, "genre": "Drama", "clicks": 1, "views": 0, "ratings": 0, "events": 1}]
+        assert store.genre_activity([]) == []
+        with pytest.raises(ValueError, match="impressions"):
+            store.write_genre_activity(20_000, "Drama", {"impressions": 1})
+
     def test_unknown_feature_columns_are_refused(self, store):
         with pytest.raises(ValueError, match="nope"):
             store.write_title_features(1, {"nope": 1})

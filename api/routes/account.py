@@ -14,7 +14,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from accounts import hash_password, password_matches
 from api.auth import PUBLIC, Access, access, limited, principal, tokens_for
 from api.errors import ApiError
-from api.models import LoginIn, MyRatingIn, NoQuery, ProfileIn, RegisterIn, TopK
+from api.models import AnimePath, LoginIn, MyRatingIn, NoQuery, ProfileIn, RegisterIn, TopK
 from api.query import index_of
 from api.routes.ratings import rate
 from api.routes.recs import recommendations
@@ -119,14 +119,15 @@ def put_me(body: ProfileIn, query: NoQuery):
     return _profile(account)
 
 
-@blueprint.get("/me/recommends", summary="The signed-in user's recommendations (favourite genres seed a new user's)")
+@blueprint.get("/me/recommends", summary="The signed-in user's recommendations, each with the reason it is there, "
+                                         "and titles like the one they just clicked")
 @access(SIGNED_IN)
 def my_recommends(query: TopK):
     account = _me()
     recommender = _resources().recommender
     context = dataclasses.replace(recommender.context(account["user_id"], query.k),
                                   genres=tuple(account["favourite_genres"]))
-    return recommendations(context, query.k)
+    return recommendations(context, query.k, explained=True)
 
 
 @blueprint.get("/me/ratings", summary="The signed-in user's ratings, by title id")
@@ -145,6 +146,13 @@ def my_ratings(query: NoQuery):
 @limited("write")
 def rate_as_me(body: MyRatingIn, query: NoQuery):
     return rate(EventIn(user_id=_my_user_id(), anime_id=body.anime_id), body.rating)
+
+
+@blueprint.delete("/me/ratings/<anime_id>", summary="Remove the signed-in user's rating of a title")
+@access(SIGNED_IN)
+@limited("write")
+def unrate_as_me(path: AnimePath, query: NoQuery):
+    return rate(EventIn(user_id=_my_user_id(), anime_id=path.anime_id), None)
 
 
 @blueprint.get("/me/history", summary="The signed-in user's recent clicks, views and ratings, newest first")

@@ -12,7 +12,7 @@ from accounts import create_key
 from api.auth import ADMIN, access, principal
 from api.errors import ApiError
 from api.models import KeyIn, KeyPath, NoQuery
-from evaluation.latest import latest_evaluation
+from evaluation.latest import evaluation_plots, latest_evaluation
 
 tag = Tag(name="admin", description="Training, model metrics and API keys (an admin key)")
 blueprint = APIBlueprint("admin", __name__, url_prefix="/admin", abp_tags=[tag])
@@ -67,7 +67,9 @@ def get_metrics(query: NoQuery):
     return {"ranker": {"active_version": active, "versions": models_registry.versions(),
                        "metadata": models_registry.metadata(active) if active else None},
             "evaluation": {"file": evaluation["file"], "written_at": evaluation["written_at"],
-                           "config": evaluation.get("config"), "models": models} if evaluation else None}
+                           "config": evaluation.get("config"), "models": models,
+                           "plots": [f"/admin/plots/{name}" for name in evaluation_plots(resources.settings)]}
+            if evaluation else None}
 
 
 @blueprint.post("/keys", summary="Make an API key (reader, producer or admin); its secret is shown only here")

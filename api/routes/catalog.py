@@ -54,6 +54,12 @@ def list_anime(query: AnimeQuery):
     return body
 
 
+@blueprint.get("/genres", summary="Every genre of the catalog, sorted")
+@access(PUBLIC)
+def get_genres(query: NoQuery):
+    return {"genres": list(_resources().catalog.genres)}
+
+
 @blueprint.get("/anime/<anime_id>", summary="Full details of one title, with its rating count and mean")
 @access(PUBLIC)
 def get_anime(path: AnimePath, query: NoQuery):

@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from api.auth import Access, access, limited, require_own
 from api.errors import ApiError
 from api.instruments import PUBLISH_ERRORS
-from api.models import EventBatch
+from api.models import EventBatch, ImpressionsIn
 from ingest.events import Event, EventIn
 from ingest.producer import EventBusUnavailable
 from store.errors import StoreUnavailable
@@ -35,6 +35,7 @@ def publish(kind: str, body: EventIn, rating: int | None = None):
     event = Event.from_request(kind, body, rating=rating, genres=_genres(resources, body.anime_id))
     try:
         receipt = resources.producer.publish(event)
+        resources.last_published = event
     except EventBusUnavailable as exc:
         PUBLISH_ERRORS.labels(f"/{kind}s").inc()
         log.warning("503 for a %s: %s", kind, exc)
@@ -53,7 +54,7 @@ def post_click(body: EventIn):
     return publish("click", body)
 
 
-@blueprint.post("/views", summary="Record a view (an impression)")
+@blueprint.post("/views", summary="Record a view (the user stayed on a title)")
 @access(WRITE_EVENTS)
 @limited("write")
 def post_view(body: EventIn):
@@ -61,7 +62,7 @@ def post_view(body: EventIn):
     return publish("view", body)
 
 
-@blueprint.post("/events", summary="Record a batch of up to 1,000 clicks, views and ratings",
+@blueprint.post("/events", summary="Record a batch of up to 1,000 clicks, views, ratings and impressions",
                 description="All or nothing: one invalid event (named by its index, ``events.<i>.<field>``) "
                             "rejects the batch with 400; a 202 means Kafka acknowledged every event.")
 @access(WRITE_EVENTS)
@@ -77,10 +78,29 @@ def post_events(body: EventBatch):
         raise ApiError(400, f"invalid request: {', '.join(d['field'] for d in details)}", details=details)
     events = [Event.from_request(e.kind, e, rating=e.rating, genres=_genres(resources, e.anime_id))
               for e in body.events]
+    return publish_all(events, "/events")
+
+
+@blueprint.post("/impressions", summary="Record that a user was shown a list of titles (one impression each)")
+@access(WRITE_EVENTS)
+@limited("write")
+def post_impressions(body: ImpressionsIn):
+    require_own([body.user_id])
+    resources = current_app.extensions["animerec"]
+    events = [Event.from_request("impression", EventIn(user_id=body.user_id, anime_id=anime_id),
+                                 genres=_genres(resources, anime_id), surface=body.surface)
+              for anime_id in body.anime_ids]
+    return publish_all(events, "/impressions")
+
+
+def publish_all(events: list[Event], route: str):
+    """Publish a batch: 202 once Kafka acknowledged every event, else 503 naming them all (retry it whole)."""
+    resources = current_app.extensions["animerec"]
     try:
         resources.producer.publish_many(events)
+        resources.last_published = events[-1]
     except EventBusUnavailable as exc:
-        PUBLISH_ERRORS.labels("/events").inc(len(events))
+        PUBLISH_ERRORS.labels(route).inc(len(events))
         log.warning("503 for a batch of %d events: %s", len(events), exc)
         raise ApiError(503, "event bus unavailable; the batch was not acknowledged (retry it whole with these "
                             "event_ids: a repeat is counted once)", retry_after_s=RETRY_AFTER_S,

@@ -7,7 +7,9 @@ from flask_openapi3 import APIBlueprint, Tag
 import recall
 from api.auth import PUBLIC, Access, access
 from api.errors import not_found
-from api.models import AnimePath, SeedTopK, TopK, UserPath
+from api.models import AnimePath, SeedTopK, TopK, TrendingQuery, UserPath
+from api.query import invalid
+from recall.popularity import ALL, GENRE_PREFIX
 
 tag = Tag(name="recommendations", description="Recall candidates, ranked recommendations, similar titles")
 blueprint = APIBlueprint("recs", __name__, abp_tags=[tag])
@@ -40,13 +42,34 @@ def get_rank(path: UserPath, query: TopK):
     return {"user_id": path.user_id, "model_version": recommender.model_version, "items": _with_details(items)}
 
 
-def recommendations(context, k: int) -> dict:
-    """The answer of /recommends for a user's context (read once: recall, ranking and ``recent`` share it)."""
-    recommender = _resources().recommender
+def recommendations(context, k: int, explained: bool = False) -> dict:
+    """The answer of /recommends for a user's context (read once: recall, ranking and ``recent`` share it);
+    ``explained``: each item with its readable ``reason``, and ``just_clicked``."""
+    resources = _resources()
+    recommender = resources.recommender
     user_id = context.user_id
     recent = [{"anime_id": e["anime_id"], "kind": e["kind"], "ts": e["ts"].isoformat()} for e in context.recent[:10]]
-    return {"user_id": user_id, "model_version": recommender.model_version, "recent": recent,
-            "items": _with_details(recommender.rank(context, k))}
+    items = _with_details(recommender.rank(context, k))
+    answer = {"user_id": user_id, "model_version": recommender.model_version, "recent": recent, "items": items}
+    if explained:
+        catalog = resources.catalog
+        answer["items"] = recall.explain(items, context, resources.lists,
+                                         lambda a: catalog.brief(a)["name"] if a in catalog else None)
+        answer["just_clicked"] = just_clicked(context, k)
+    return answer
+
+
+def just_clicked(context, k: int) -> dict | None:
+    """The user's latest click or view as the stream recorded it, with titles similar to it (None: none)."""
+    catalog = _resources().catalog
+    latest = next((e for e in context.recent if e["kind"] in ("click", "view") and e["anime_id"] in catalog), None)
+    if latest is None:
+        return None
+    seen = {int(r["anime_id"]) for r in context.ratings}
+    similar = [s for s in recall.similar(_resources().lists, latest["anime_id"], 2 * k)
+               if s["anime_id"] in catalog and s["anime_id"] not in seen][:k]
+    return {"anime": catalog.brief(latest["anime_id"]), "kind": latest["kind"], "at": latest["ts"].isoformat(),
+            "items": _with_details(similar)}
 
 
 @blueprint.get("/recommends/<user_id>", summary="Recommendations for a user (recall + ranker)")
@@ -59,6 +82,18 @@ def get_recommends(path: UserPath, query: TopK):
 @access(READ_USER)
 def get_recommend(path: UserPath, query: SeedTopK):
     return recommendations(_resources().recommender.context(path.user_id, query.k), query.k)
+
+
+@blueprint.get("/trending", summary="Titles popular right now (watches blended with the last hours' events), "
+                                   "overall or in one genre")
+@access(PUBLIC)
+def get_trending(query: TrendingQuery):
+    catalog = _resources().catalog
+    if query.genre is not None and query.genre not in catalog.genres:
+        raise invalid("genre", f"unknown genre {query.genre!r}; GET /genres lists them")
+    segment = ALL if query.genre is None else GENRE_PREFIX + query.genre
+    ids = [a for a in _resources().lists.popular(query.k + 20, segment=segment) if a in catalog][:query.k]
+    return {"genre": query.genre, "items": [catalog.brief(a) for a in ids]}
 
 
 @blueprint.get("/sim/<anime_id>", summary="Titles similar to a title")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from config.registry import RECENT_EVENTS
+from config.registry import GENRE_ACTIVITY_COLUMNS, RECENT_EVENTS
 from store.cassandra.session import CassandraSession
 from store.interfaces import EventStore, FeatureStore, from_ms, newest_first, now_utc, to_ms, utc
 
@@ -81,6 +81,19 @@ class CassandraFeatures(FeatureStore):
         row = self._db.one(f"SELECT user_id, {', '.join(self.USER_COLUMNS)} FROM {{user_features}} WHERE user_id = ?",
                            user_id)
         return features_of(row)
+
+    def write_genre_activity(self, day: int, genre: str, fields: Mapping) -> None:
+        fields = self._checked(fields, GENRE_ACTIVITY_COLUMNS)
+        names = ["day", "genre", *fields]
+        self._db.write(f"INSERT INTO {{genre_activity}} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                       day, genre, *fields.values())
+
+    def genre_activity(self, days: Sequence[int]) -> list[dict]:
+        if not days:
+            return []
+        rows = self._db.rows(f"SELECT day, genre, {', '.join(GENRE_ACTIVITY_COLUMNS)} FROM {{genre_activity}} "
+                             "WHERE day IN ?", sorted(set(days)))
+        return sorted((self._activity_row(r) for r in rows), key=lambda r: (r["day"], r["genre"]))
 
 
 def features_of(row: dict | None) -> dict | None:

@@ -48,6 +48,11 @@ TABLES_CQL = {
             anime_id int PRIMARY KEY, clicks bigint, views bigint, ctr double, last_event_at timestamp,
             clicks_1h bigint, views_1h bigint, window_at_1h timestamp,
             clicks_24h bigint, views_24h bigint, window_at_24h timestamp)""",
+    # Events per UTC day (days since 1970-01-01) and genre, from the streaming job: the genre trends.
+    Tables.GENRE_ACTIVITY: """
+        CREATE TABLE IF NOT EXISTS {genre_activity} (
+            day int, genre text, clicks bigint, views bigint, ratings bigint,
+            PRIMARY KEY ((day), genre))""",
     # Real-time features per user: all-time counts, the forward-decayed genre affinity
     # (config.registry.GENRE_HALF_LIFE_DAYS), events in the session window as of the latest event, and
     # the newest events (config.registry.RECENT_EVENTS), newest first, as parallel lists: id, title, kind, time.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config.registry import Tables
+from config.registry import GENRE_ACTIVITY_COLUMNS, Tables
 from store.cassandra.schema import table_names
 from store.interfaces import EventStore, FeatureStore
 
@@ -49,6 +49,8 @@ SINKS: dict[str, SinkSpec] = {
     "title_features": _insert(Tables.TITLE_FEATURES, TITLE_COLUMNS, ("anime_id",)),
     # Per user, one row: all-time counts, decayed genre affinity, session activity, newest events.
     "user_features": _insert(Tables.USER_FEATURES, USER_COLUMNS, ("user_id",)),
+    # Per UTC day and genre, one row: the day's clicks, views and ratings of the genre's titles.
+    "genre_activity": _insert(Tables.GENRE_ACTIVITY, ("day", "genre", *GENRE_ACTIVITY_COLUMNS), ("day", "genre")),
 }
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from config.registry import ACCOUNT_USER_IDS, LIST_TABLES, RECENT_EVENTS, pointer
+from config.registry import ACCOUNT_USER_IDS, GENRE_ACTIVITY_COLUMNS, LIST_TABLES, RECENT_EVENTS, pointer
 from store.interfaces import (ANIME_COLUMNS, LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS, Store, from_ms, now_utc,
                               run_uuid, timeuuid_key, to_ms, utc)
 
@@ -83,6 +83,7 @@ class MemoryStore(Store):
         self._user_events: dict[int, _SortedRows] = {}
         self._title_features: dict[int, dict] = {}
         self._user_features: dict[int, dict] = {}
+        self._genre_activity: dict[tuple[int, str], dict] = {}
         self._pointers: dict[str, int] = {}
         self._lists = {kind: _ListTable() for kind in LIST_TABLES}
         self._load_runs: dict[str, dict[uuid.UUID, dict]] = {}
@@ -256,6 +257,17 @@ class MemoryStore(Store):
         with self._lock:
             row = self._user_features.get(user_id)
             return None if row is None else {**row, "genre_affinity": dict(row["genre_affinity"] or {})}
+
+    def write_genre_activity(self, day: int, genre: str, fields: Mapping) -> None:
+        fields = self._checked(fields, GENRE_ACTIVITY_COLUMNS)
+        with self._lock:
+            self._genre_activity.setdefault((day, genre), {"day": day, "genre": genre}).update(fields)
+
+    def genre_activity(self, days: Sequence[int]) -> list[dict]:
+        wanted = set(days)
+        with self._lock:
+            rows = [self._activity_row(r) for (day, _), r in self._genre_activity.items() if day in wanted]
+        return sorted(rows, key=lambda r: (r["day"], r["genre"]))
 
     # --- ListStore --------------------------------------------------------------------------
     def list_versions(self) -> dict[str, int]:

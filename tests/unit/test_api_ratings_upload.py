@@ -39,6 +39,10 @@ class FakeProducer:
         self.events.append(event)
         return {"topic": "ratings", "partition": 0, "offset": len(self.events) - 1}
 
+    def publish_many(self, events: list[Event]) -> None:
+        for event in events:
+            self.publish(event)
+
 
 class FailingStore(MemoryStore):
     """A store whose ratings writes fail the way an unreachable Cassandra fails."""

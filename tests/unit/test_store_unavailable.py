@@ -94,6 +94,8 @@ CALLS = {
     "title_features": lambda s: s.title_features([1]),
     "all_title_features": lambda s: s.all_title_features(),
     "user_features": lambda s: s.user_features(1),
+    "write_genre_activity": lambda s: s.write_genre_activity(20_000, "Drama", {"clicks": 1}),
+    "genre_activity": lambda s: s.genre_activity([20_000]),
     "list_versions": lambda s: s.list_versions(),
     "current_version": lambda s: s.current_version("popular"),
     "publish_version": lambda s: s.publish_version("popular", 1, 1),
