@@ -6,10 +6,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install up down status logs test test-unit test-integration bench batch train evaluate compose-check clean
+.PHONY: help install web browser up down status logs test test-unit test-integration bench batch train evaluate compose-check clean
 
 help:
-	@echo "make up | down | status | logs | test | bench | batch | train | evaluate | compose-check | clean"
+	@echo "make up | down | status | logs | test | bench | web | batch | train | evaluate | compose-check | clean"
 
 # The environment is rebuilt only when the pinned requirements change.
 $(STAMP): requirements.lock pyproject.toml
@@ -22,7 +22,25 @@ $(STAMP): requirements.lock pyproject.toml
 install: $(STAMP)
 	$(PY) -m ops fetch-jars
 
-up: install
+# The web app (web/): npm ci when the lockfile changes, a build when a source changes; the API serves web/dist.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js web/package.json
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build --silent
+	@touch $@
+
+web: web/dist/index.html
+
+# Headless Chromium and its driver from Debian's packages, for the browser tests.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ apt-get update -q && apt-get install -y -q chromium chromium-driver; } || \
+		{ sudo apt-get update -q && sudo apt-get install -y -q chromium chromium-driver; }
+
+up: install web
 	$(PY) -m ops up
 
 down:
@@ -34,14 +52,14 @@ status: $(STAMP)
 logs: $(STAMP)
 	$(PY) -m ops logs
 
-test: install
+test: install web browser
 	$(PY) -m pytest -q tests/unit
 	$(PY) -m pytest -q -m integration tests/integration
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-test-integration: install
+test-integration: install web browser
 	$(PY) -m pytest -q -m integration tests/integration
 
 # Benchmarks measure the running stack (started here if it is not up) next to in-run references.

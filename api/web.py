@@ -13,6 +13,7 @@ from api.errors import error_response
 
 # The app's pages (web/src/router.js): none of them is also an API path.
 PAGES = ("/", "/signin", "/signup", "/for-you", "/browse", "/title/<int:anime_id>", "/history", "/dashboard")
+ASSETS_ROUTE = "/assets/<path:filename>"
 ASSET_MAX_AGE_S = 365 * 86_400
 
 
@@ -32,4 +33,4 @@ def register_web(app: Flask, web_dir) -> None:
 
     for path in PAGES:
         app.add_url_rule(path, "web_page", page, methods=["GET"])
-    app.add_url_rule("/assets/<path:filename>", "web_asset", asset, methods=["GET"])
+    app.add_url_rule(ASSETS_ROUTE, "web_asset", asset, methods=["GET"])

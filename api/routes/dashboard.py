@@ -19,6 +19,7 @@ from api.auth import ADMIN, access
 from api.errors import ApiError, not_found
 from api.metrics import serving_summary
 from api.models import AnimePath, NoQuery, PlotPath, TopK, TrendsQuery, UserPath
+from api.web import ASSETS_ROUTE, PAGES
 from batch.runlog import recent_runs
 from evaluation.latest import evaluation_plots
 from config import registry
@@ -27,6 +28,7 @@ from recall.serving import seen_titles, source_lists
 
 tag = Tag(name="dashboard", description="The operator dashboard's data (an admin key)")
 blueprint = APIBlueprint("dashboard", __name__, url_prefix="/admin", abp_tags=[tag])
+WEB_ROUTES = {*PAGES, ASSETS_ROUTE}   # the web app's files: not the API's serving
 
 
 def _resources():
@@ -96,7 +98,8 @@ def get_overview(query: NoQuery):
                             (health.get("recall") or {}).items()},
                   "runs": runs},
         "ranker": {"active": models.active(), "versions": versions},
-        "serving": {"routes": serving_summary(current_app.extensions["animerec_metrics"])},
+        "serving": {"routes": [r for r in serving_summary(current_app.extensions["animerec_metrics"])
+                               if r["route"] not in WEB_ROUTES]},
         "dependencies": {name: health[name] for name in ("kafka", "cassandra", "streaming")},
     }
 
