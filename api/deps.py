@@ -18,6 +18,7 @@ from ranking.realtime import RealtimeCounts
 from ranking.recommender import Recommender
 from ranking.registry import ModelRegistry
 from recall import ListReader
+from search import KeywordIndex
 from store import Store, open_store
 from streaming.status import job_is_running, status_file
 
@@ -44,6 +45,8 @@ class Resources:
         self._details_lock = threading.Lock()
         # The latest event this process had Kafka acknowledge: the dashboard looks it up to time the stream.
         self.last_published = None
+        self._search_lock = threading.Lock()
+        self._search: tuple[Catalog, KeywordIndex] | None = None
 
     @cached_property
     def store(self) -> Store:
@@ -119,6 +122,14 @@ class Resources:
     @property
     def catalog(self) -> Catalog:
         return self._catalog_and_recommender()[1]
+
+    def keyword_index(self) -> KeywordIndex:
+        """The keyword index of the served catalog (synopses included), built again when the catalog is."""
+        catalog = self.catalog
+        with self._search_lock:
+            if self._search is None or self._search[0] is not catalog:
+                self._search = (catalog, KeywordIndex.build(self.store.all_anime(with_synopsis=True)))
+            return self._search[1]
 
     @property
     def recommender(self) -> Recommender:

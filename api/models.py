@@ -167,6 +167,16 @@ class TrendingQuery(_Strict):
     genre: str | None = Field(None, min_length=1, max_length=64, description="Only this genre's list")
 
 
+class SearchQuery(_Strict):
+    """GET /search."""
+
+    q: str = Field(min_length=1, max_length=500, description="What to look for: a name (typos are fine), "
+                                                             "genres, or words of a synopsis")
+    k: int = Field(10, ge=1, le=50, description="How many titles")
+    mode: Literal["keyword"] = Field("keyword", description="keyword: names, genres and synopsis words (BM25, "
+                                                            "names typo-tolerant); semantic and hybrid are to come")
+
+
 class TrendsQuery(_Strict):
     days: int = Field(30, ge=1, le=365, description="How many days back, today included")
     top: int = Field(8, ge=1, le=50, description="How many genres (the most active over the period)")

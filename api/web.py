@@ -12,7 +12,7 @@ from api.auth import PUBLIC, access
 from api.errors import error_response
 
 # The app's pages (web/src/router.js): none of them is also an API path.
-PAGES = ("/", "/signin", "/signup", "/for-you", "/browse", "/title/<int:anime_id>", "/history", "/dashboard")
+PAGES = ("/", "/signin", "/signup", "/for-you", "/browse", "/find", "/title/<int:anime_id>", "/history", "/dashboard")
 ASSETS_ROUTE = "/assets/<path:filename>"
 ASSET_MAX_AGE_S = 365 * 86_400
 

@@ -161,6 +161,17 @@ def test_browsing_by_genre_lists_only_that_genre(browser, api_url):
     _shot(browser, "browse-sports")
 
 
+def test_searching_by_a_misspelt_name_finds_the_series(browser, api_url):
+    _go(browser, api_url, "/")
+    _one(browser, "[data-test=nav-find]").click()
+    _one(browser, "[data-test=find-q]").send_keys("fullmetal alchimist")
+    _one(browser, "[data-test=find-submit]").click()
+    found = _until(lambda: _cards(browser, "find-results"), what="search results")
+    assert {121, 5114} & set(found[:2]) and "q=fullmetal" in browser.current_url
+    assert "name" in _one(browser, "[data-test=find-results] [data-test=matched]").text
+    _shot(browser, "search")
+
+
 def test_the_dashboard_draws_its_charts_from_real_data(browser, api_url, admin_key, viewer):
     _go(browser, api_url, "/dashboard")
     _one(browser, "[data-test=admin-key]").send_keys(admin_key)

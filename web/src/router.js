@@ -8,6 +8,7 @@ const routes = [
   { path: '/signup', component: () => import('./pages/SignUpPage.vue'), meta: { title: 'Sign up' } },
   { path: '/for-you', component: () => import('./pages/ForYouPage.vue'), meta: { title: 'For you', signedIn: true } },
   { path: '/browse', component: () => import('./pages/BrowsePage.vue'), meta: { title: 'Browse' } },
+  { path: '/find', component: () => import('./pages/FindPage.vue'), meta: { title: 'Search' } },
   { path: '/title/:id(\\d+)', component: () => import('./pages/TitlePage.vue'), props: true, meta: { title: 'Title' } },
   { path: '/history', component: () => import('./pages/HistoryPage.vue'), meta: { title: 'My history', signedIn: true } },
   { path: '/dashboard', component: () => import('./pages/DashboardPage.vue'), meta: { title: 'Dashboard' } },
