@@ -177,6 +177,31 @@ class SearchQuery(_Strict):
                                                             "names typo-tolerant); semantic and hybrid are to come")
 
 
+MESSAGE = Field(min_length=1, max_length=500, description="A request in plain words, e.g. 'something like Death "
+                                                             "Note but shorter', 'a funny sports anime'")
+CONVERSATION = Field(None, pattern=r"^[A-Za-z0-9_-]{8,64}$", description="The conversation this turn continues "
+                     "(from the previous answer): its constraints carry over")
+
+
+class TalkPath(_Strict):
+    user_id: int = Field(gt=0, le=MAX_ID, description="User id")
+    message: str = MESSAGE
+
+
+class TalkQuery(_Strict):
+    k: int = Field(10, ge=1, le=50, description="How many titles")
+    conversation_id: str | None = CONVERSATION
+
+
+class TalkIn(_Strict):
+    """Body of POST /talk (a signed-in viewer's own user id is taken when ``user_id`` is left out)."""
+
+    message: str = MESSAGE
+    user_id: int | None = Field(None, gt=0, le=MAX_ID, description="Whose recommendations to mix in")
+    conversation_id: str | None = CONVERSATION
+    k: int = Field(10, ge=1, le=50)
+
+
 class TrendsQuery(_Strict):
     days: int = Field(30, ge=1, le=365, description="How many days back, today included")
     top: int = Field(8, ge=1, le=50, description="How many genres (the most active over the period)")

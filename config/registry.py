@@ -54,7 +54,11 @@ class Tables:
     ACCOUNT_EMAILS = "account_emails"
     API_KEYS = "api_keys"
     ID_SEQUENCES = "id_sequences"
+    CONVERSATIONS = "conversations"
 
+
+# A /talk conversation's last turn is kept this long after it (its constraints carry to the next turn).
+CONVERSATION_TTL_S = 24 * 3600
 
 # --- Accounts and keys ---------------------------------------------------------------------------
 # A signed-up viewer gets a user id from this range (the ratings data uses small ids; benchmarks' generated

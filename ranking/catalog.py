@@ -58,6 +58,11 @@ class Catalog:
         return dict(self._briefs[anime_id])
 
     @cached_property
+    def episode_counts(self) -> dict[int, int | None]:
+        """anime_id -> its number of episodes (None where the catalog does not say: an airing show)."""
+        return {int(a): _int_or_none(e) for a, e in self.frame["episodes"].items()}
+
+    @cached_property
     def _briefs(self) -> dict[int, dict]:
         f = self.frame
         return {int(a): {"anime_id": int(a), "name": name, "type": _none(kind), "genres": genres}

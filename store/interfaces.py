@@ -494,8 +494,21 @@ class AccountStore(ABC):
         """Set ``revoked_at`` of an existing key."""
 
 
+class ConversationStore(ABC):
+    """The last turn of each /talk conversation (``conversations``): what was understood, so the next turn
+    can refer to it ("shorter than that"). A turn expires after :data:`config.registry.CONVERSATION_TTL_S`."""
+
+    @abstractmethod
+    def save_turn(self, conversation_id: str, user_id: int, turn: Mapping) -> None:
+        """Keep ``turn`` (JSON-serialisable) as the conversation's last, replacing the one before."""
+
+    @abstractmethod
+    def last_turn(self, conversation_id: str) -> dict | None:
+        """``{user_id, turn, updated_at}`` of the conversation's last turn, or None (unknown or expired)."""
+
+
 class Store(CatalogStore, RatingStore, EventStore, FeatureStore, ListStore, ServingReads, LoadManifest, TrainingQueue,
-            AccountStore):
+            AccountStore, ConversationStore):
     """Everything above, on one backend: what :func:`store.open_store` returns."""
 
     @abstractmethod

@@ -200,6 +200,15 @@ class StoreContract:
         with pytest.raises(ValueError, match="impressions"):
             store.write_genre_activity(20_000, "Drama", {"impressions": 1})
 
+    def test_a_conversation_keeps_its_last_turn_only(self, store):
+        assert store.last_turn("c-1") is None
+        store.save_turn("c-1", 7, {"genres": ["Comedy"], "titles": [1535]})
+        store.save_turn("c-1", 7, {"genres": ["Sports"], "max_episodes": 12})
+        store.save_turn("c-2", 8, {"genres": []})
+        last = store.last_turn("c-1")
+        assert (last["user_id"], last["turn"]) == (7, {"genres": ["Sports"], "max_episodes": 12})
+        assert last["updated_at"].tzinfo is not None
+
     def test_unknown_feature_columns_are_refused(self, store):
         with pytest.raises(ValueError, match="nope"):
             store.write_title_features(1, {"nope": 1})

@@ -5,7 +5,7 @@ import vue from '@vitejs/plugin-vue'
 const API_PATHS = [
   'trending', 'anime', 'sim', 'genres', 'auth', 'me', 'clicks', 'views', 'impressions', 'events',
   'ratings', 'user', 'recall', 'rank', 'recommends', 'recommend', 'upload', 'admin', 'openapi',
-  'health', 'metrics', 'search',
+  'health', 'metrics', 'search', 'talk',
 ]
 const API = 'http://127.0.0.1:8000'
 

@@ -97,6 +97,10 @@ TABLES_CQL = {
             params text, worker text, started_at timestamp, finished_at timestamp, version text,
             error text, log_tail list<text>,
             PRIMARY KEY ((queue), run_id)) WITH CLUSTERING ORDER BY (run_id ASC)""",
+    # The last understood request of each /talk conversation (JSON), expiring a day after it.
+    Tables.CONVERSATIONS: """
+        CREATE TABLE IF NOT EXISTS {conversations} (
+            conversation_id text PRIMARY KEY, user_id int, turn text, updated_at timestamp)""",
     # Viewers' accounts by username; account_emails makes emails unique and finds an account by email.
     # Both are claimed with INSERT ... IF NOT EXISTS, so two sign-ups never share a name or an email.
     Tables.ACCOUNTS: """

@@ -7,6 +7,7 @@ out are shared with the store and must not be modified.
 """
 from __future__ import annotations
 
+import copy
 import threading
 import uuid
 from bisect import bisect_left
@@ -16,7 +17,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from config.registry import ACCOUNT_USER_IDS, GENRE_ACTIVITY_COLUMNS, LIST_TABLES, RECENT_EVENTS, pointer
+from config.registry import (ACCOUNT_USER_IDS, CONVERSATION_TTL_S, GENRE_ACTIVITY_COLUMNS, LIST_TABLES, RECENT_EVENTS,
+                             pointer)
 from store.interfaces import (ANIME_COLUMNS, LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS, Store, from_ms, now_utc,
                               run_uuid, timeuuid_key, to_ms, utc)
 
@@ -84,6 +86,7 @@ class MemoryStore(Store):
         self._title_features: dict[int, dict] = {}
         self._user_features: dict[int, dict] = {}
         self._genre_activity: dict[tuple[int, str], dict] = {}
+        self._conversations: dict[str, dict] = {}
         self._pointers: dict[str, int] = {}
         self._lists = {kind: _ListTable() for kind in LIST_TABLES}
         self._load_runs: dict[str, dict[uuid.UUID, dict]] = {}
@@ -126,6 +129,19 @@ class MemoryStore(Store):
         return store
 
     # --- Store ------------------------------------------------------------------------------
+    # --- ConversationStore ---------------------------------------------------------------------
+    def save_turn(self, conversation_id: str, user_id: int, turn: Mapping) -> None:
+        with self._lock:
+            self._conversations[conversation_id] = {"user_id": user_id, "turn": copy.deepcopy(dict(turn)),
+                                                    "updated_at": now_utc()}
+
+    def last_turn(self, conversation_id: str) -> dict | None:
+        with self._lock:
+            found = self._conversations.get(conversation_id)
+            if found is None or (now_utc() - found["updated_at"]).total_seconds() > CONVERSATION_TTL_S:
+                return None
+            return copy.deepcopy(found)
+
     def ping(self) -> bool:
         return True
 

@@ -172,6 +172,15 @@ def test_searching_by_a_misspelt_name_finds_the_series(browser, api_url):
     _shot(browser, "search")
 
 
+def test_a_viewer_asks_in_plain_words_and_sees_how_they_were_understood(browser, api_url, viewer):
+    _go(browser, api_url, "/find")
+    _one(browser, "[data-test=talk-message]").send_keys("a funny sports anime")
+    _one(browser, "[data-test=talk-submit]").click()
+    _until(lambda: "Comedy, Sports" in _one(browser, "[data-test=talk-understood]").text, 30, "the understood request")
+    assert _cards(browser, "talk") and _one(browser, "[data-test=talk-reply]").text.startswith("Here")
+    _shot(browser, "talk")
+
+
 def test_the_dashboard_draws_its_charts_from_real_data(browser, api_url, admin_key, viewer):
     _go(browser, api_url, "/dashboard")
     _one(browser, "[data-test=admin-key]").send_keys(admin_key)

@@ -96,6 +96,8 @@ CALLS = {
     "user_features": lambda s: s.user_features(1),
     "write_genre_activity": lambda s: s.write_genre_activity(20_000, "Drama", {"clicks": 1}),
     "genre_activity": lambda s: s.genre_activity([20_000]),
+    "save_turn": lambda s: s.save_turn("c-1", 1, {"genres": []}),
+    "last_turn": lambda s: s.last_turn("c-1"),
     "list_versions": lambda s: s.list_versions(),
     "current_version": lambda s: s.current_version("popular"),
     "publish_version": lambda s: s.publish_version("popular", 1, 1),
