@@ -51,14 +51,15 @@ def talk(user_id: int, message: str, conversation_id: str | None, k: int) -> dic
     understood = understand(message, index.names, index.ids, index.popularity, episodes, catalog.genres, previous)
     conversation_id = conversation_id or uuid.uuid4().hex
     store.save_turn(conversation_id, user_id, understood.as_dict())
-    items = _pick(user_id, understood, k, episodes)
+    context = resources.recommender.context(user_id, DEPTH)   # read once: the user's list and what they rated
+    items = _pick(context, understood, k, episodes)
     return {"conversation_id": conversation_id, "reply": _reply(understood, len(items), catalog),
             "understood": {**understood.as_dict(),
                            "titles": [catalog.brief(t) for t in understood.titles if t in catalog]},
             "items": items}
 
 
-def _candidates(user_id: int, understood: Understood):
+def _candidates(context, understood: Understood):
     """``(anime_id, reason)`` from each source, best first, sources in order of how directly they answer."""
     resources = _resources()
     catalog, lists = resources.catalog, resources.lists
@@ -69,9 +70,7 @@ def _candidates(user_id: int, understood: Understood):
     if understood.words:
         for hit in resources.keyword_index().search(understood.words, DEPTH):
             yield hit["anime_id"], f"Its {', '.join(hit['matched'])} matches “{understood.words}”"
-    recommender = resources.recommender
-    context = recommender.context(user_id, DEPTH)
-    ranked = recall.explain(recommender.rank(context, DEPTH), context, lists,
+    ranked = recall.explain(resources.recommender.rank(context, DEPTH), context, lists,
                             lambda a: catalog.brief(a)["name"] if a in catalog else None)
     for item in ranked:
         yield item["anime_id"], item["reason"]
@@ -95,11 +94,11 @@ def _fits(anime_id: int, understood: Understood, catalog, episodes: dict, seen: 
     return understood.min_episodes is None or (count is not None and count >= understood.min_episodes)
 
 
-def _pick(user_id: int, understood: Understood, k: int, episodes: dict) -> list[dict]:
+def _pick(context, understood: Understood, k: int, episodes: dict) -> list[dict]:
     catalog = _resources().catalog
-    seen = {int(r["anime_id"]) for r in _resources().store.user_ratings(user_id)}
+    seen = {int(r["anime_id"]) for r in context.ratings}
     picked: dict[int, str] = {}
-    for anime_id, reason in _candidates(user_id, understood):
+    for anime_id, reason in _candidates(context, understood):
         if anime_id not in picked and _fits(anime_id, understood, catalog, episodes, seen):
             picked[anime_id] = reason
             if len(picked) >= k:
