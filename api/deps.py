@@ -18,7 +18,11 @@ from ranking.realtime import RealtimeCounts
 from ranking.recommender import Recommender
 from ranking.registry import ModelRegistry
 from recall import ListReader
-from search import KeywordIndex
+from search import KeywordIndex, Searcher
+from search.encoder import SentenceEncoder
+from search.packaged import ModelDirError
+from search.searcher import Fusion
+from search.semantic import SemanticIndex, popularity
 from store import Store, open_store
 from streaming.status import job_is_running, status_file
 
@@ -46,7 +50,8 @@ class Resources:
         # The latest event this process had Kafka acknowledge: the dashboard looks it up to time the stream.
         self.last_published = None
         self._search_lock = threading.Lock()
-        self._search: tuple[Catalog, KeywordIndex] | None = None
+        self._search: tuple[Catalog, float, Searcher] | None = None
+        self._encoder: SentenceEncoder | None = None
 
     @cached_property
     def store(self) -> Store:
@@ -123,13 +128,37 @@ class Resources:
     def catalog(self) -> Catalog:
         return self._catalog_and_recommender()[1]
 
-    def keyword_index(self) -> KeywordIndex:
-        """The keyword index of the served catalog (synopses included), built again when the catalog is."""
+    SEMANTIC_RETRY_S = 60.0   # without stored embeddings, look for them again this often
+
+    def searcher(self) -> Searcher:
+        """Keyword and semantic search over the served catalog, built again when the catalog is (and, while
+        semantic search lacks its embeddings, looked for again every SEMANTIC_RETRY_S)."""
         catalog = self.catalog
         with self._search_lock:
-            if self._search is None or self._search[0] is not catalog:
-                self._search = (catalog, KeywordIndex.build(self.store.all_anime(with_synopsis=True)))
-            return self._search[1]
+            state = self._search
+            stale = state is None or state[0] is not catalog or (
+                state[2].semantic is None and time.monotonic() - state[1] > self.SEMANTIC_RETRY_S)
+            if stale:
+                rows = self.store.all_anime(with_synopsis=True)
+                semantic, why = self._semantic_index(rows)
+                opts = self.settings.search
+                self._search = (catalog, time.monotonic(),
+                                Searcher(KeywordIndex.build(rows), semantic,
+                                         Fusion(opts.rrf_k, opts.semantic_weight, opts.meaning_depth), why))
+            return self._search[2]
+
+    def _semantic_index(self, rows: list[dict]) -> tuple[SemanticIndex | None, str | None]:
+        opts = self.settings.search
+        try:
+            if self._encoder is None:
+                self._encoder = SentenceEncoder.load(opts.embedding_model_dir, opts.max_tokens)
+        except ModelDirError as exc:
+            return None, f"semantic search is not available: {exc}"
+        fields = {f: self.store.embeddings(self._encoder.version, f) for f in registry.EMBEDDED_FIELDS}
+        if not any(len(e) for e in fields.values()):
+            return None, (f"semantic search is not available yet: no title embeddings of {self._encoder.version} "
+                          f"(the embeddings batch job has not run)")
+        return SemanticIndex(self._encoder, fields, popularity(rows), opts.semantic_prior), None
 
     @property
     def recommender(self) -> Recommender:

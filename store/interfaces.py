@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
+
 from config.registry import GENRE_ACTIVITY_COLUMNS, RECENT_EVENTS, SESSION_WINDOW, TITLE_WINDOWS
 
 ANIME_COLUMNS = ("anime_id", "name", "genres", "type", "episodes", "rating", "members")
@@ -507,8 +509,35 @@ class ConversationStore(ABC):
         """``{user_id, turn, updated_at}`` of the conversation's last turn, or None (unknown or expired)."""
 
 
+@dataclass(frozen=True)
+class Embeddings:
+    """One model's vectors of one field (``config.registry.EMBEDDED_FIELDS``): row ``i`` of ``vectors``
+    (float32, unit length) belongs to ``anime_ids[i]`` and was made from a text whose hash is ``text_hashes[i]``."""
+
+    anime_ids: np.ndarray
+    vectors: np.ndarray
+    text_hashes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.anime_ids)
+
+
+class EmbeddingStore(ABC):
+    """Titles' text embeddings (``title_embeddings``), kept per model version and field so that vectors of two
+    models are never compared, and a changed text is embedded again (its hash differs)."""
+
+    @abstractmethod
+    def write_embeddings(self, model_version: str, field: str,
+                         rows: Iterable[tuple[int, str, np.ndarray]]) -> int:
+        """Store ``(anime_id, text_hash, vector)`` rows (replacing a title's earlier vector); how many."""
+
+    @abstractmethod
+    def embeddings(self, model_version: str, field: str) -> Embeddings:
+        """Every stored vector of ``field`` made by ``model_version`` (empty arrays when none)."""
+
+
 class Store(CatalogStore, RatingStore, EventStore, FeatureStore, ListStore, ServingReads, LoadManifest, TrainingQueue,
-            AccountStore, ConversationStore):
+            AccountStore, ConversationStore, EmbeddingStore):
     """Everything above, on one backend: what :func:`store.open_store` returns."""
 
     @abstractmethod

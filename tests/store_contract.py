@@ -11,6 +11,7 @@ import threading
 import uuid
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 
 from config.registry import ACCOUNT_USER_IDS
@@ -208,6 +209,20 @@ class StoreContract:
         last = store.last_turn("c-1")
         assert (last["user_id"], last["turn"]) == (7, {"genres": ["Sports"], "max_episodes": 12})
         assert last["updated_at"].tzinfo is not None
+
+    def test_embeddings_are_kept_per_model_version_and_field_and_replaced_per_title(self, store):
+        assert len(store.embeddings("m@1", "name")) == 0
+        a, b = np.array([0.6, 0.8], dtype=np.float32), np.array([1.0, 0.0], dtype=np.float32)
+        assert store.write_embeddings("m@1", "name", [(5114, "h1", a), (1535, "h2", b)]) == 2
+        store.write_embeddings("m@1", "synopsis", [(5114, "s1", b)])
+        store.write_embeddings("m@2", "name", [(5114, "x", b)])
+        store.write_embeddings("m@1", "name", [(1535, "h3", a)])      # a changed text: the vector is replaced
+        got = store.embeddings("m@1", "name")
+        by_id = {int(i): (h, v) for i, h, v in zip(got.anime_ids, got.text_hashes, got.vectors)}
+        assert set(by_id) == {5114, 1535} and got.vectors.dtype == np.float32
+        assert by_id[5114][0] == "h1" and np.allclose(by_id[5114][1], a)
+        assert by_id[1535][0] == "h3" and np.allclose(by_id[1535][1], a)
+        assert len(store.embeddings("m@2", "name")) == 1 and len(store.embeddings("m@1", "synopsis")) == 1
 
     def test_unknown_feature_columns_are_refused(self, store):
         with pytest.raises(ValueError, match="nope"):

@@ -1,5 +1,5 @@
 """/talk: recommendations from a sentence. The request is understood by rules (search/talk.py), then titles
-come, in this order, from those like the titles it names, a keyword search of its free words, the user's own
+come, in this order, from those like the titles it names, a hybrid search (words and meaning) of its free words, the user's own
 recommendations, and what is popular in the genres it asks for; each kept only when it fits every constraint.
 The answer says how the request was understood, and a conversation id carries it to the next turn."""
 from __future__ import annotations
@@ -13,6 +13,7 @@ import recall
 from api.auth import Access, access, principal, require_own
 from api.errors import ApiError
 from api.models import TalkIn, TalkPath, TalkQuery
+from config.registry import MEANING
 from recall.popularity import GENRE_PREFIX
 from search import Understood, understand
 
@@ -44,7 +45,7 @@ def post_talk(body: TalkIn):
 
 def talk(user_id: int, message: str, conversation_id: str | None, k: int) -> dict:
     resources = _resources()
-    catalog, index, store = resources.catalog, resources.keyword_index(), resources.store
+    catalog, index, store = resources.catalog, resources.searcher().keyword, resources.store
     before = store.last_turn(conversation_id) if conversation_id else None
     previous = Understood.from_dict(before["turn"]) if before and before["user_id"] == user_id else None
     episodes = catalog.episode_counts
@@ -68,8 +69,8 @@ def _candidates(context, understood: Understood):
         for row in recall.similar(lists, title, DEPTH):
             yield row["anime_id"], f"Like {name}"
     if understood.words:
-        for hit in resources.keyword_index().search(understood.words, DEPTH):
-            yield hit["anime_id"], f"Its {', '.join(hit['matched'])} matches “{understood.words}”"
+        for hit in resources.searcher().search(understood.words, DEPTH, "hybrid").hits:
+            yield hit["anime_id"], _why_found(hit["matched"], understood.words)
     ranked = recall.explain(resources.recommender.rank(context, DEPTH), context, lists,
                             lambda a: catalog.brief(a)["name"] if a in catalog else None)
     for item in ranked:
@@ -78,6 +79,15 @@ def _candidates(context, understood: Understood):
         segment = "all" if genre is None else GENRE_PREFIX + genre
         for anime_id in lists.popular(DEPTH * 3, segment=segment):
             yield anime_id, f"Popular in {genre} right now" if genre else "Popular right now"
+
+
+def _why_found(matched: list[str], words: str) -> str:
+    said = [m for m in matched if m != MEANING]
+    if said and MEANING in matched:
+        return f"Its {', '.join(said)} matches “{words}”, and its story is close in meaning"
+    if said:
+        return f"Its {', '.join(said)} matches “{words}”"
+    return f"Its story is close in meaning to “{words}”"
 
 
 def _fits(anime_id: int, understood: Understood, catalog, episodes: dict, seen: set[int]) -> bool:

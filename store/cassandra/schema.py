@@ -101,6 +101,12 @@ TABLES_CQL = {
     Tables.CONVERSATIONS: """
         CREATE TABLE IF NOT EXISTS {conversations} (
             conversation_id text PRIMARY KEY, user_id int, turn text, updated_at timestamp)""",
+    # Titles' text embeddings (float32 bytes, unit length) per model version and field; the hash of the text
+    # a vector was made from lets the embeddings job skip titles whose text has not changed.
+    Tables.TITLE_EMBEDDINGS: """
+        CREATE TABLE IF NOT EXISTS {title_embeddings} (
+            model_version text, field text, anime_id int, text_hash text, vector blob,
+            PRIMARY KEY ((model_version, field), anime_id))""",
     # Viewers' accounts by username; account_emails makes emails unique and finds an account by email.
     # Both are claimed with INSERT ... IF NOT EXISTS, so two sign-ups never share a name or an email.
     Tables.ACCOUNTS: """

@@ -8,6 +8,7 @@ from config.settings import CassandraSettings
 from store.cassandra.accounts import CassandraAccounts
 from store.cassandra.catalog import CassandraCatalog
 from store.cassandra.conversations import CassandraConversations
+from store.cassandra.embeddings import CassandraEmbeddings
 from store.cassandra.events import CassandraEvents, CassandraFeatures
 from store.cassandra.lists import CassandraLists
 from store.cassandra.ratings import CassandraRatings
@@ -23,7 +24,7 @@ DEFAULT_KEYSPACE = CassandraSettings.model_fields["keyspace"].default
 
 class CassandraStore(CassandraCatalog, CassandraRatings, CassandraEvents, CassandraFeatures, CassandraLists,
                      CassandraServingReads, CassandraLoadManifest, CassandraTrainingQueue, CassandraAccounts,
-                     CassandraConversations, Store):
+                     CassandraConversations, CassandraEmbeddings, Store):
     """All store interfaces on one keyspace; build it with :func:`open_store`."""
 
     def __init__(self, db: CassandraSession, settings: CassandraSettings):

@@ -19,7 +19,7 @@ import pandas as pd
 
 from config.registry import (ACCOUNT_USER_IDS, CONVERSATION_TTL_S, GENRE_ACTIVITY_COLUMNS, LIST_TABLES, RECENT_EVENTS,
                              pointer)
-from store.interfaces import (ANIME_COLUMNS, LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS, Store, from_ms, now_utc,
+from store.interfaces import (ANIME_COLUMNS, Embeddings, LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS, Store, from_ms, now_utc,
                               run_uuid, timeuuid_key, to_ms, utc)
 
 OFFLINE_VERSION = 0
@@ -87,6 +87,7 @@ class MemoryStore(Store):
         self._user_features: dict[int, dict] = {}
         self._genre_activity: dict[tuple[int, str], dict] = {}
         self._conversations: dict[str, dict] = {}
+        self._embeddings: dict[tuple[str, str], dict[int, tuple[str, np.ndarray]]] = {}
         self._pointers: dict[str, int] = {}
         self._lists = {kind: _ListTable() for kind in LIST_TABLES}
         self._load_runs: dict[str, dict[uuid.UUID, dict]] = {}
@@ -129,6 +130,24 @@ class MemoryStore(Store):
         return store
 
     # --- Store ------------------------------------------------------------------------------
+    # --- EmbeddingStore ------------------------------------------------------------------------
+    def write_embeddings(self, model_version: str, field: str, rows) -> int:
+        n = 0
+        with self._lock:
+            table = self._embeddings.setdefault((model_version, field), {})
+            for anime_id, text_hash, vector in rows:
+                table[int(anime_id)] = (text_hash, np.asarray(vector, dtype=np.float32).copy())
+                n += 1
+        return n
+
+    def embeddings(self, model_version: str, field: str) -> Embeddings:
+        with self._lock:
+            table = sorted(self._embeddings.get((model_version, field), {}).items())
+        if not table:
+            return Embeddings(np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), ())
+        return Embeddings(np.array([a for a, _ in table], dtype=np.int64), np.stack([v for _, (_, v) in table]),
+                          tuple(h for _, (h, _) in table))
+
     # --- ConversationStore ---------------------------------------------------------------------
     def save_turn(self, conversation_id: str, user_id: int, turn: Mapping) -> None:
         with self._lock:

@@ -98,6 +98,8 @@ CALLS = {
     "genre_activity": lambda s: s.genre_activity([20_000]),
     "save_turn": lambda s: s.save_turn("c-1", 1, {"genres": []}),
     "last_turn": lambda s: s.last_turn("c-1"),
+    "write_embeddings": lambda s: s.write_embeddings("m@1", "name", [(1, "h", [1.0, 0.0])]),
+    "embeddings": lambda s: s.embeddings("m@1", "name"),
     "list_versions": lambda s: s.list_versions(),
     "current_version": lambda s: s.current_version("popular"),
     "publish_version": lambda s: s.publish_version("popular", 1, 1),
