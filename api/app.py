@@ -8,7 +8,8 @@ from api import auth, errors
 from api.deps import Resources
 from api.logs import register_request_ids
 from api.metrics import register_metrics
-from api.routes import account, admin, catalog, dashboard, events, ratings, recs, search, talk, upload
+from api.routes import (account, admin, catalog, dashboard, events, experiments, ratings, recs, search, talk,
+                        upload)
 from api.web import register_web
 from config import Settings
 from store import Store
@@ -26,7 +27,7 @@ def create_app(settings: Settings, store: Store | None = None) -> OpenAPI:
     app.extensions["animerec"] = resources = Resources(settings, store)
     errors.register(app)
     register_request_ids(app, access_log=settings.api.access_log, slow_ms=settings.api.slow_request_ms)
-    for module in (account, events, recs, catalog, search, talk, ratings, upload, admin, dashboard):
+    for module in (account, events, recs, catalog, search, talk, ratings, upload, admin, dashboard, experiments):
         app.register_api(module.blueprint)
     _register_health(app)
     register_web(app, settings.api.web_dir)

@@ -11,6 +11,7 @@ from cachetools import TTLCache
 from accounts import KeyRing
 from api.instruments import count_lookup
 from config import Settings, registry
+from experiments import ExperimentSpec
 from ingest.producer import EventProducer
 from ingest.topics import broker_ready, consumer_lag
 from ranking.catalog import Catalog
@@ -52,6 +53,8 @@ class Resources:
         self._search_lock = threading.Lock()
         self._search: tuple[Catalog, float, Searcher] | None = None
         self._encoder: SentenceEncoder | None = None
+        self._experiments_lock = threading.Lock()
+        self._experiments: tuple[float, dict] | None = None
 
     @cached_property
     def store(self) -> Store:
@@ -127,6 +130,25 @@ class Resources:
     @property
     def catalog(self) -> Catalog:
         return self._catalog_and_recommender()[1]
+
+    EXPERIMENTS_TTL_S = 5.0   # a started or stopped experiment reaches every worker within this
+
+    def running_experiment(self, surface: str, fresh: bool = False) -> dict | None:
+        """The running experiment of ``surface`` with its parsed ``variants`` (None: the default pipeline),
+        read from the store at most every EXPERIMENTS_TTL_S (``fresh``: now)."""
+        with self._experiments_lock:
+            state = self._experiments
+            if fresh or state is None or time.monotonic() - state[0] > self.EXPERIMENTS_TTL_S:
+                running = {}
+                for e in self.store.experiments():
+                    if e["state"] == "running" and e["surface"] not in running:
+                        running[e["surface"]] = {**e, "variants": ExperimentSpec.model_validate(e["spec"]).variants}
+                state = self._experiments = (time.monotonic(), running)
+            return state[1].get(surface)
+
+    def forget_experiments(self) -> None:
+        with self._experiments_lock:
+            self._experiments = None
 
     SEMANTIC_RETRY_S = 60.0   # without stored embeddings, look for them again this often
 

@@ -9,7 +9,9 @@ REQUEST_SECONDS = Histogram("animerec_http_request_duration_seconds", "Time from
 RESPONSES = Counter("animerec_http_responses_total", "Responses by route and status", ["route", "method", "status"])
 PUBLISH_ERRORS = Counter("animerec_kafka_publish_errors_total", "Events Kafka did not acknowledge", ["route"])
 CACHE_LOOKUPS = Counter("animerec_cache_lookups_total", "Cache lookups by cache and result", ["cache", "result"])
-INSTRUMENTS = (REQUEST_SECONDS, RESPONSES, PUBLISH_ERRORS, CACHE_LOOKUPS)
+SERVED_LISTS = Counter("animerec_served_lists_total", "Served lists handed to Kafka (published) or not (dropped: "
+                       "the producer's queue was full, or Kafka refused or lost it)", ["result"])
+INSTRUMENTS = (REQUEST_SECONDS, RESPONSES, PUBLISH_ERRORS, CACHE_LOOKUPS, SERVED_LISTS)
 
 
 def count_lookup(cache: str, hit: bool) -> None:

@@ -281,3 +281,8 @@ class KeyIn(_Strict):
 
 class KeyPath(_Strict):
     key_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+
+
+# --- experiments ------------------------------------------------------------------------------------
+class ExperimentPath(_Strict):
+    experiment_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Experiment id")

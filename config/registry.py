@@ -28,6 +28,10 @@ RATINGS = Topic("ratings", "rating")
 # A title shown in a list (the web app posts these): stored once each, counted in no feature yet.
 IMPRESSIONS = Topic("impressions", "impression")
 TOPICS = (CLICKS, VIEWS, RATINGS, IMPRESSIONS)
+# Every list /recommends served (request id, user, experiment and variant, the titles in order): the streaming
+# job joins them with the clicks, views and ratings that follow (experiment_metrics). Not an event kind.
+SERVED_LISTS = Topic("served_lists", "served")
+ALL_TOPICS = (*TOPICS, SERVED_LISTS)
 TOPIC_OF_KIND = {t.event_kind: t for t in TOPICS}
 EVENT_KINDS = tuple(TOPIC_OF_KIND)
 # The streaming job's consumer group: it commits the offsets of each completed checkpoint, so its lag
@@ -56,6 +60,8 @@ class Tables:
     ID_SEQUENCES = "id_sequences"
     CONVERSATIONS = "conversations"
     TITLE_EMBEDDINGS = "title_embeddings"
+    EXPERIMENTS = "experiments"
+    EXPERIMENT_METRICS = "experiment_metrics"
 
 
 # A /talk conversation's last turn is kept this long after it (its constraints carry to the next turn).
@@ -193,6 +199,18 @@ SIGNAL_WEIGHTS = {s.name: s.weight for s in SIGNALS}
 
 # --- Batch jobs (module batch.<name>), in the order a full run takes them ------------------------
 JOBS = ("popularity", "stats", "ease", "als", "itemitem", "content", "embeddings")
+
+# --- Experiments ------------------------------------------------------------------------------------
+# The lists an experiment can change (one running experiment each), and how the stream attributes what a
+# viewer does to a list they were served: a click, view or rating of a title in the list, by the same user,
+# within ATTRIBUTION_MS after it was served; each event counts once (for the earliest such list the join
+# found), a list counts once however often it was re-published.
+EXPERIMENT_SURFACES = ("recommends",)
+ATTRIBUTION_MS = 30 * 60_000
+EXPERIMENT_BUCKET_MS = 3_600_000      # experiment_metrics rows per hour of serving (bucket = ts // this)
+EXPERIMENT_ALL_TIME = -1              # the row of a variant's all-time figures (distinct titles shown)
+EXPERIMENT_COUNTERS = ("impressions", "items_shown", "clicks", "lists_clicked", "clicks_at_5", "clicks_at_10",
+                       "rr_sum", "views", "ratings")
 
 # --- Search ------------------------------------------------------------------------------------------
 # The texts of a title that the embeddings job turns into vectors (title_embeddings.field), and that semantic

@@ -74,6 +74,24 @@ class Event(BaseModel):
         return cls.model_validate_json(raw)
 
 
+class ServedList(BaseModel):
+    """A list the API served (topic ``served_lists``): the streaming job attributes later clicks, views and
+    ratings of its titles by the same user to it, per experiment and variant (``default`` outside one)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    request_id: str
+    user_id: int
+    surface: str
+    experiment_id: str
+    variant: str
+    items: list[int]       # in the order shown: position = index + 1
+    timestamp: int         # epoch milliseconds
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
 def _to_ms(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)

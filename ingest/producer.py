@@ -168,6 +168,23 @@ class EventProducer:
             raise EventBusUnavailable(f"Kafka did not acknowledge: {receipt.error.str()}")
         return receipt
 
+    def offer(self, topic: str, key: int, value: bytes, on_done) -> bool:
+        """Hand one record to the producer without waiting for anything: False at once when there is no room
+        (``max_pending_events`` unacknowledged) or the client refuses it; else ``on_done(acknowledged)`` is
+        called from the delivery thread later. For what must not slow a response (served lists)."""
+        if not self._pending.reserve(1, 0.0):
+            return False
+
+        def settled(err, _msg) -> None:
+            self._settled(err is None)
+            on_done(err is None)
+        try:
+            self._client().produce(topic, key=str(key).encode(), value=value, on_delivery=settled)
+        except (KafkaException, BufferError, EventBusUnavailable):
+            self._pending.release()
+            return False
+        return True
+
     def publish(self, event: Event) -> dict:
         """Send one event; return its topic/partition/offset once Kafka has it."""
         return self._wait(self._send([event])).first

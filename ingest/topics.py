@@ -1,4 +1,4 @@
-"""Kafka topic administration: the topics of :data:`config.registry.TOPICS`, created once."""
+"""Kafka topic administration: the topics of :data:`config.registry.ALL_TOPICS`, created once."""
 from __future__ import annotations
 
 from kafka import KafkaConsumer, TopicPartition
@@ -37,7 +37,7 @@ def ensure_topics(settings: Settings) -> None:
         missing = [NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication,
                             topic_configs={"retention.ms": str(t.retention_ms),
                                            "min.insync.replicas": str(min(2, replication))})
-                   for t in registry.TOPICS if t.name not in existing]
+                   for t in registry.ALL_TOPICS if t.name not in existing]
         if missing:
             try:
                 admin.create_topics(missing)
@@ -47,11 +47,11 @@ def ensure_topics(settings: Settings) -> None:
         admin.close()
 
 
-def end_offsets(settings: Settings) -> dict:
-    """The end offset of every partition of every topic of the registry."""
+def end_offsets(settings: Settings, topics=registry.TOPICS) -> dict:
+    """The end offset of every partition of ``topics`` (default: the event topics)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False)
     try:
-        parts = [TopicPartition(t.name, p) for t in registry.TOPICS for p in consumer.partitions_for_topic(t.name) or ()]
+        parts = [TopicPartition(t.name, p) for t in topics for p in consumer.partitions_for_topic(t.name) or ()]
         return consumer.end_offsets(parts)
     finally:
         consumer.close()
@@ -81,8 +81,8 @@ def consumer_lag(settings: Settings, group: str = registry.STREAMING_GROUP) -> d
         committed = admin.list_consumer_group_offsets(group)
     finally:
         admin.close()
-    lag = {t.name: 0 for t in registry.TOPICS}
-    for partition, end in end_offsets(settings).items():
+    lag = {t.name: 0 for t in registry.ALL_TOPICS}
+    for partition, end in end_offsets(settings, registry.ALL_TOPICS).items():
         done = committed.get(partition)
         lag[partition.topic] += max(0, end - (done.offset if done is not None and done.offset >= 0 else 0))
     return lag
@@ -95,7 +95,7 @@ def partition_marks(settings: Settings, events, shares=(0.0, 1.0)) -> list[list[
     partitioner = DefaultPartitioner()
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False)
     try:
-        parts = {t.name: sorted(consumer.partitions_for_topic(t.name) or ()) for t in registry.TOPICS}
+        parts = {t.name: sorted(consumer.partitions_for_topic(t.name) or ()) for t in registry.ALL_TOPICS}
     finally:
         consumer.close()
     ids: dict = {}

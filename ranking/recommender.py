@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,6 +25,20 @@ from recall import ListReader, UserContext
 from recall.serving import EXTRA
 
 log = logging.getLogger("animerec.ranking")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """How one list is built: the served ranker or recall order, which recall sources with which merge
+    weights (None: all, the registry's), and how many candidates are ranked (None: the default)."""
+
+    ranker: bool = True
+    sources: tuple[str, ...] | None = None
+    weights: Mapping[str, float] | None = None
+    candidates: int | None = None
+
+
+DEFAULT = Pipeline()
 
 
 class Recommender:
@@ -104,10 +120,12 @@ class Recommender:
         for ``k`` candidates and for ranking."""
         return self.lists.user(user_id, max(k, self.CANDIDATES) + EXTRA)
 
-    def recall(self, context: UserContext, k: int, catalog: Catalog | None = None) -> list[dict]:
+    def recall(self, context: UserContext, k: int, catalog: Catalog | None = None,
+               pipeline: Pipeline = DEFAULT) -> list[dict]:
         """Merged candidates that are in the served catalog (or ``catalog``)."""
         catalog = catalog or self.catalog
-        return [c for c in recall.candidates(context, self.lists, k) if c["anime_id"] in catalog]
+        return [c for c in recall.candidates(context, self.lists, k, pipeline.sources, pipeline.weights)
+                if c["anime_id"] in catalog]
 
     def features(self, context: UserContext, candidates: list[dict], items: ItemFeatures | None = None) -> np.ndarray:
         profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in context.ratings)
@@ -129,17 +147,18 @@ class Recommender:
         scores = self._scores(self._view, context, candidates)
         return -np.arange(len(candidates), dtype=np.float32) if scores is None else scores
 
-    def rank(self, context: UserContext | int, k: int) -> list[dict]:
+    def rank(self, context: UserContext | int, k: int, pipeline: Pipeline = DEFAULT) -> list[dict]:
         """The top ``k`` of the user's candidates by the served model (``context``: a user's context, or their
-        id to read one)."""
+        id to read one), built as ``pipeline`` says."""
         self._refresh_model()
         view = self._view       # one consistent view for this request
         if not isinstance(context, UserContext):
             context = self.context(context, k)
-        candidates = self.recall(context, max(k, self.CANDIDATES), view[0].catalog)
+        depth = max(k, pipeline.candidates or self.CANDIDATES)
+        candidates = self.recall(context, depth, view[0].catalog, pipeline)
         if not candidates:
             return []
-        scores = self._scores(view, context, candidates)
+        scores = self._scores(view, context, candidates) if pipeline.ranker else None
         if scores is None:  # no model yet: recall order
             return [{**c, "recall_score": c["score"]} for c in candidates[:k]]
         order = np.argsort(-scores, kind="stable")[:k]

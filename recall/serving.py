@@ -6,6 +6,7 @@ them (cached by version) and a request's :class:`recall.lists.UserContext`.
 """
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from itertools import zip_longest
 
 from config import registry
@@ -20,17 +21,23 @@ SEED_NEIGHBOURS = 50
 EXTRA = 50                # read this much deeper than k: seen titles are left out after the read
 
 
-def candidates(context: UserContext, lists: ListReader, k: int) -> list[dict]:
+def candidates(context: UserContext, lists: ListReader, k: int, sources: Collection[str] | None = None,
+               weights: Mapping[str, float] | None = None) -> list[dict]:
     """Up to ``k`` candidates ``{"anime_id", "score", "source", "ranks"}`` for the user of ``context``, best first.
 
     Sources: the batch lists (``als``, ``ease``, ``itemitem``, ``content``), ``recent`` (neighbours
     of the titles the user just interacted with, from the event stream), and ``popular`` (the
     whole list for a new user; a low-weight filler otherwise). Titles the user rated/watched
-    or just interacted with are left out; each title appears once.
+    or just interacted with are left out; each title appears once. ``sources`` keeps only those sources and
+    ``weights`` overrides their merge weights (an experiment's variant).
     """
     if k <= 0:
         return []
-    return merge_candidates(source_lists(context, lists, k), k, exclude=seen_titles(context))
+    fetched = source_lists(context, lists, k)
+    if sources is not None:
+        fetched = {name: ids for name, ids in fetched.items() if name in sources}
+    return merge_candidates(fetched, k, exclude=seen_titles(context),
+                            weights={**registry.SOURCE_WEIGHTS, **(weights or {})})
 
 
 def seen_titles(context: UserContext) -> set[int]:

@@ -536,8 +536,37 @@ class EmbeddingStore(ABC):
         """Every stored vector of ``field`` made by ``model_version`` (empty arrays when none)."""
 
 
+class ExperimentStore(ABC):
+    """Experiments (``experiments``: the spec as JSON, state running/stopped) and the per-variant counts the
+    streaming job writes for them (``experiment_metrics``)."""
+
+    @abstractmethod
+    def create_experiment(self, experiment_id: str, name: str, surface: str, spec: Mapping) -> dict:
+        """Store a running experiment; returns it as :meth:`experiment` would."""
+
+    @abstractmethod
+    def experiments(self) -> list[dict]:
+        """``{experiment_id, name, surface, state, spec, created_at, stopped_at}`` of every experiment, newest
+        first."""
+
+    @abstractmethod
+    def experiment(self, experiment_id: str) -> dict | None: ...
+
+    @abstractmethod
+    def stop_experiment(self, experiment_id: str) -> bool:
+        """Mark it stopped (its users go back to the default pipeline); False when it is unknown."""
+
+    @abstractmethod
+    def experiment_metrics(self, experiment_id: str) -> list[dict]:
+        """``{variant, bucket, <EXPERIMENT_COUNTERS>, titles_shown}`` rows of the experiment."""
+
+    @abstractmethod
+    def write_experiment_metrics(self, experiment_id: str, variant: str, bucket: int, values: Mapping) -> None:
+        """Set some counters of one row (what the streaming job's sinks do; tools and tests use this)."""
+
+
 class Store(CatalogStore, RatingStore, EventStore, FeatureStore, ListStore, ServingReads, LoadManifest, TrainingQueue,
-            AccountStore, ConversationStore, EmbeddingStore):
+            AccountStore, ConversationStore, EmbeddingStore, ExperimentStore):
     """Everything above, on one backend: what :func:`store.open_store` returns."""
 
     @abstractmethod

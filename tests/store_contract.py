@@ -224,6 +224,28 @@ class StoreContract:
         assert by_id[1535][0] == "h3" and np.allclose(by_id[1535][1], a)
         assert len(store.embeddings("m@2", "name")) == 1 and len(store.embeddings("m@1", "synopsis")) == 1
 
+    def test_an_experiment_is_created_running_listed_and_stopped(self, store):
+        spec = {"name": "ranker vs recall order", "variants": [{"name": "a", "share": 0.5}, {"name": "b", "share": 0.5}]}
+        made = store.create_experiment("exp-1", "ranker vs recall order", "recommends", spec)
+        assert (made["state"], made["spec"], made["stopped_at"]) == ("running", spec, None)
+        store.create_experiment("exp-2", "second", "recommends", spec)
+        assert [e["experiment_id"] for e in store.experiments()][:2] == ["exp-2", "exp-1"]
+        assert store.stop_experiment("exp-1") and not store.stop_experiment("nope")
+        stopped = store.experiment("exp-1")
+        assert stopped["state"] == "stopped" and stopped["stopped_at"] is not None
+        assert store.experiment("nope") is None
+
+    def test_experiment_metrics_are_set_per_variant_and_bucket(self, store):
+        store.write_experiment_metrics("exp-9", "a", 480_000, {"impressions": 10, "clicks": 3, "rr_sum": 1.5})
+        store.write_experiment_metrics("exp-9", "a", 480_000, {"clicks": 4})
+        store.write_experiment_metrics("exp-9", "b", -1, {"titles_shown": 7})
+        rows = {(r["variant"], r["bucket"]): r for r in store.experiment_metrics("exp-9")}
+        assert set(rows) == {("a", 480_000), ("b", -1)}
+        assert (rows["a", 480_000]["impressions"], rows["a", 480_000]["clicks"], rows["a", 480_000]["rr_sum"]) == (10, 4, 1.5)
+        assert rows["b", -1]["titles_shown"] == 7 and store.experiment_metrics("exp-0") == []
+        with pytest.raises(ValueError, match="nope"):
+            store.write_experiment_metrics("exp-9", "a", 1, {"nope": 1})
+
     def test_unknown_feature_columns_are_refused(self, store):
         with pytest.raises(ValueError, match="nope"):
             store.write_title_features(1, {"nope": 1})

@@ -5,16 +5,19 @@ from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
 
 import recall
+from api.arms import DEFAULT_ARM, arm_for, pipeline_of, publish_served
 from api.auth import PUBLIC, Access, access
 from api.errors import not_found
 from api.models import AnimePath, SeedTopK, TopK, TrendingQuery, UserPath
 from api.query import invalid
+from config.registry import EXPERIMENT_SURFACES
 from recall.popularity import ALL, GENRE_PREFIX
 
 tag = Tag(name="recommendations", description="Recall candidates, ranked recommendations, similar titles")
 blueprint = APIBlueprint("recs", __name__, abp_tags=[tag])
 # A reader key reads anyone's; a signed-in user reads their own.
 READ_USER = Access(roles=("reader",), own="user_id")
+SURFACE = EXPERIMENT_SURFACES[0]    # /recommends, /recommend and /me/recommends: the lists experiments change
 
 
 def _resources():
@@ -42,15 +45,21 @@ def get_rank(path: UserPath, query: TopK):
     return {"user_id": path.user_id, "model_version": recommender.model_version, "items": _with_details(items)}
 
 
-def recommendations(context, k: int, explained: bool = False) -> dict:
-    """The answer of /recommends for a user's context (read once: recall, ranking and ``recent`` share it);
+def recommendations(context, k: int, explained: bool = False, surface: str = SURFACE) -> dict:
+    """The answer of /recommends for a user's context (read once: recall, ranking and ``recent`` share it),
+    built through the user's arm of a running experiment and published as a served list (api/arms.py);
     ``explained``: each item with its readable ``reason``, and ``just_clicked``."""
     resources = _resources()
     recommender = resources.recommender
     user_id = context.user_id
     recent = [{"anime_id": e["anime_id"], "kind": e["kind"], "ts": e["ts"].isoformat()} for e in context.recent[:10]]
-    items = _with_details(recommender.rank(context, k))
-    answer = {"user_id": user_id, "model_version": recommender.model_version, "recent": recent, "items": items}
+    experiment_id, variant = arm_for(surface, user_id)
+    items = _with_details(recommender.rank(context, k, pipeline_of(variant)))
+    arm = variant.name if variant is not None else DEFAULT_ARM
+    request_id = publish_served(surface, user_id, experiment_id, arm, [i["anime_id"] for i in items])
+    answer = {"user_id": user_id, "model_version": recommender.model_version if variant is None or variant.ranker
+              else None, "request_id": request_id, "experiment": {"id": experiment_id, "variant": arm},
+              "recent": recent, "items": items}
     if explained:
         catalog = resources.catalog
         answer["items"] = recall.explain(items, context, resources.lists,

@@ -107,6 +107,18 @@ TABLES_CQL = {
         CREATE TABLE IF NOT EXISTS {title_embeddings} (
             model_version text, field text, anime_id int, text_hash text, vector blob,
             PRIMARY KEY ((model_version, field), anime_id))""",
+    # Experiments (the spec as JSON) and the streaming job's per-variant counts of them, per hour of serving
+    # (bucket = served_at // EXPERIMENT_BUCKET_MS; bucket -1 holds all-time figures: distinct titles shown).
+    Tables.EXPERIMENTS: """
+        CREATE TABLE IF NOT EXISTS {experiments} (
+            experiment_id text PRIMARY KEY, name text, surface text, state text, spec text,
+            created_at timestamp, stopped_at timestamp)""",
+    Tables.EXPERIMENT_METRICS: """
+        CREATE TABLE IF NOT EXISTS {experiment_metrics} (
+            experiment_id text, variant text, bucket bigint, impressions bigint, items_shown bigint,
+            clicks bigint, lists_clicked bigint, clicks_at_5 bigint, clicks_at_10 bigint, rr_sum double,
+            views bigint, ratings bigint, titles_shown bigint,
+            PRIMARY KEY ((experiment_id), variant, bucket))""",
     # Viewers' accounts by username; account_emails makes emails unique and finds an account by email.
     # Both are claimed with INSERT ... IF NOT EXISTS, so two sign-ups never share a name or an email.
     Tables.ACCOUNTS: """

@@ -9,6 +9,7 @@ from store.cassandra.accounts import CassandraAccounts
 from store.cassandra.catalog import CassandraCatalog
 from store.cassandra.conversations import CassandraConversations
 from store.cassandra.embeddings import CassandraEmbeddings
+from store.cassandra.experiments import CassandraExperiments
 from store.cassandra.events import CassandraEvents, CassandraFeatures
 from store.cassandra.lists import CassandraLists
 from store.cassandra.ratings import CassandraRatings
@@ -24,7 +25,7 @@ DEFAULT_KEYSPACE = CassandraSettings.model_fields["keyspace"].default
 
 class CassandraStore(CassandraCatalog, CassandraRatings, CassandraEvents, CassandraFeatures, CassandraLists,
                      CassandraServingReads, CassandraLoadManifest, CassandraTrainingQueue, CassandraAccounts,
-                     CassandraConversations, CassandraEmbeddings, Store):
+                     CassandraConversations, CassandraEmbeddings, CassandraExperiments, Store):
     """All store interfaces on one keyspace; build it with :func:`open_store`."""
 
     def __init__(self, db: CassandraSession, settings: CassandraSettings):

@@ -17,12 +17,14 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from config.registry import (ACCOUNT_USER_IDS, CONVERSATION_TTL_S, GENRE_ACTIVITY_COLUMNS, LIST_TABLES, RECENT_EVENTS,
+from config.registry import (ACCOUNT_USER_IDS, CONVERSATION_TTL_S, EXPERIMENT_COUNTERS, GENRE_ACTIVITY_COLUMNS,
+                             LIST_TABLES, RECENT_EVENTS,
                              pointer)
 from store.interfaces import (ANIME_COLUMNS, Embeddings, LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS, Store, from_ms, now_utc,
                               run_uuid, timeuuid_key, to_ms, utc)
 
 OFFLINE_VERSION = 0
+EXPERIMENT_METRIC_COLUMNS = (*EXPERIMENT_COUNTERS, "titles_shown")
 
 _LOAD_TIMES = ("started_at", "completed_at")
 
@@ -87,6 +89,8 @@ class MemoryStore(Store):
         self._user_features: dict[int, dict] = {}
         self._genre_activity: dict[tuple[int, str], dict] = {}
         self._conversations: dict[str, dict] = {}
+        self._experiments: dict[str, dict] = {}
+        self._experiment_metrics: dict[tuple[str, str, int], dict] = {}
         self._embeddings: dict[tuple[str, str], dict[int, tuple[str, np.ndarray]]] = {}
         self._pointers: dict[str, int] = {}
         self._lists = {kind: _ListTable() for kind in LIST_TABLES}
@@ -130,6 +134,44 @@ class MemoryStore(Store):
         return store
 
     # --- Store ------------------------------------------------------------------------------
+    # --- ExperimentStore -----------------------------------------------------------------------
+    def create_experiment(self, experiment_id: str, name: str, surface: str, spec) -> dict:
+        with self._lock:
+            self._experiments[experiment_id] = {"experiment_id": experiment_id, "name": name, "surface": surface,
+                                                "state": "running", "spec": copy.deepcopy(dict(spec)),
+                                                "created_at": now_utc(), "stopped_at": None}
+        return self.experiment(experiment_id)
+
+    def experiments(self) -> list[dict]:
+        with self._lock:
+            rows = [copy.deepcopy(e) for e in self._experiments.values()]
+        return sorted(rows, key=lambda e: (e["created_at"], e["experiment_id"]), reverse=True)
+
+    def experiment(self, experiment_id: str) -> dict | None:
+        with self._lock:
+            found = self._experiments.get(experiment_id)
+            return copy.deepcopy(found) if found else None
+
+    def stop_experiment(self, experiment_id: str) -> bool:
+        with self._lock:
+            found = self._experiments.get(experiment_id)
+            if found is None:
+                return False
+            found.update(state="stopped", stopped_at=now_utc())
+            return True
+
+    def experiment_metrics(self, experiment_id: str) -> list[dict]:
+        with self._lock:
+            return [{"variant": v, "bucket": b, **{c: row.get(c) for c in EXPERIMENT_METRIC_COLUMNS}}
+                    for (e, v, b), row in sorted(self._experiment_metrics.items()) if e == experiment_id]
+
+    def write_experiment_metrics(self, experiment_id: str, variant: str, bucket: int, values) -> None:
+        unknown = set(values) - set(EXPERIMENT_METRIC_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown experiment_metrics columns {sorted(unknown)}")
+        with self._lock:
+            self._experiment_metrics.setdefault((experiment_id, variant, int(bucket)), {}).update(values)
+
     # --- EmbeddingStore ------------------------------------------------------------------------
     def write_embeddings(self, model_version: str, field: str, rows) -> int:
         n = 0

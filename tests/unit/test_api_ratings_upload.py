@@ -31,6 +31,7 @@ def _closed_port() -> int:
 class FakeProducer:
     def __init__(self, down: bool = False):
         self.events: list[Event] = []
+        self.offered: list[tuple[str, int, bytes]] = []
         self.down = down
 
     def publish(self, event: Event) -> dict:
@@ -42,6 +43,13 @@ class FakeProducer:
     def publish_many(self, events: list[Event]) -> None:
         for event in events:
             self.publish(event)
+
+    def offer(self, topic: str, key: int, value: bytes, on_done) -> bool:
+        if self.down:
+            return False
+        self.offered.append((topic, key, value))
+        on_done(True)
+        return True
 
 
 class FailingStore(MemoryStore):

@@ -16,7 +16,7 @@ PACKAGES = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()
 LAYERS = [
     {"config"},
     {"jars", "store"},
-    {"ingest", "recall", "accounts", "search"},
+    {"ingest", "recall", "accounts", "search", "experiments"},
     {"streaming", "batch", "ranking"},
     {"training"},
     {"evaluation"},
