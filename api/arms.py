@@ -15,7 +15,7 @@ from flask import current_app
 from api.instruments import SERVED_LISTS
 from config.registry import SERVED_LISTS as SERVED_TOPIC
 from experiments import Variant, variant_for
-from ingest.events import ServedList, now_ms
+from ingest.events import ServedItem, ServedList, now_ms
 from ranking.recommender import DEFAULT, Pipeline
 
 DEFAULT_ARM = "default"
@@ -44,7 +44,8 @@ def publish_served(surface: str, user_id: int, experiment_id: str, variant: str,
     """Hand the served list to Kafka without waiting; its request id."""
     request_id = uuid.uuid4().hex
     record = ServedList(request_id=request_id, user_id=user_id, surface=surface, experiment_id=experiment_id,
-                        variant=variant, items=items, timestamp=now_ms())
+                        variant=variant, items=[ServedItem(anime_id=a, position=i + 1) for i, a in enumerate(items)],
+                        timestamp=now_ms())
     handed = _resources().producer.offer(SERVED_TOPIC.name, user_id, record.to_bytes(), _count_delivery)
     if not handed:
         SERVED_LISTS.labels("dropped").inc()

@@ -74,6 +74,11 @@ class Event(BaseModel):
         return cls.model_validate_json(raw)
 
 
+class ServedItem(BaseModel):
+    anime_id: int
+    position: int          # 1 = first shown
+
+
 class ServedList(BaseModel):
     """A list the API served (topic ``served_lists``): the streaming job attributes later clicks, views and
     ratings of its titles by the same user to it, per experiment and variant (``default`` outside one)."""
@@ -85,7 +90,7 @@ class ServedList(BaseModel):
     surface: str
     experiment_id: str
     variant: str
-    items: list[int]       # in the order shown: position = index + 1
+    items: list[ServedItem]
     timestamp: int         # epoch milliseconds
 
     def to_bytes(self) -> bytes:

@@ -99,7 +99,8 @@ def test_without_an_experiment_a_list_is_served_by_default_and_published(app):
     assert body["experiment"] == {"id": "default", "variant": "default"} and len(body["request_id"]) == 32
     [served] = _served(app)
     assert served["request_id"] == body["request_id"] and served["user_id"] == 42
-    assert served["items"] == [i["anime_id"] for i in body["items"]] and served["surface"] == "recommends"
+    assert served["items"] == [{"anime_id": i["anime_id"], "position": p + 1} for p, i in enumerate(body["items"])]
+    assert served["surface"] == "recommends" and served["experiment_id"] == "default"
 
 
 def test_an_experiment_serves_each_user_through_their_variant_until_stopped(app):
