@@ -23,7 +23,7 @@ from search import KeywordIndex, Searcher
 from search.encoder import SentenceEncoder
 from search.packaged import ModelDirError
 from search.searcher import Fusion
-from search.semantic import SemanticIndex, popularity
+from search.semantic import SemanticIndex
 from store import Store, open_store
 from streaming.status import job_is_running, status_file
 
@@ -51,7 +51,9 @@ class Resources:
         # The latest event this process had Kafka acknowledge: the dashboard looks it up to time the stream.
         self.last_published = None
         self._search_lock = threading.Lock()
-        self._search: tuple[Catalog, float, Searcher] | None = None
+        self._keyword: tuple[Catalog, KeywordIndex] | None = None
+        self._semantic: tuple[float, SemanticIndex | None, str | None] | None = None
+        self._search: Searcher | None = None
         self._encoder: SentenceEncoder | None = None
         self._experiments_lock = threading.Lock()
         self._experiments: tuple[float, dict] | None = None
@@ -150,26 +152,30 @@ class Resources:
         with self._experiments_lock:
             self._experiments = None
 
-    SEMANTIC_RETRY_S = 60.0   # without stored embeddings, look for them again this often
+    SEMANTIC_RETRY_S = 60.0     # without stored embeddings, look for them again this often
+    SEMANTIC_TTL_S = 3600.0     # with them, read them again this often (the embeddings job runs hourly)
 
     def searcher(self) -> Searcher:
-        """Keyword and semantic search over the served catalog, built again when the catalog is (and, while
-        semantic search lacks its embeddings, looked for again every SEMANTIC_RETRY_S)."""
+        """Keyword search over the served catalog, built again when the catalog is; semantic search read from
+        the stored embeddings on its own clock (SEMANTIC_TTL_S, or SEMANTIC_RETRY_S while it has none)."""
         catalog = self.catalog
         with self._search_lock:
-            state = self._search
-            stale = state is None or state[0] is not catalog or (
-                state[2].semantic is None and time.monotonic() - state[1] > self.SEMANTIC_RETRY_S)
-            if stale:
-                rows = self.store.all_anime(with_synopsis=True)
-                semantic, why = self._semantic_index(rows)
+            keyword = self._keyword
+            if keyword is None or keyword[0] is not catalog:
+                keyword = self._keyword = (catalog, KeywordIndex.build(self.store.all_anime(with_synopsis=True)))
+                self._search = None
+            semantic = self._semantic
+            if semantic is None or time.monotonic() - semantic[0] > (
+                    self.SEMANTIC_TTL_S if semantic[1] is not None else self.SEMANTIC_RETRY_S):
+                semantic = self._semantic = (time.monotonic(), *self._semantic_index(keyword[1]))
+                self._search = None
+            if self._search is None:
                 opts = self.settings.search
-                self._search = (catalog, time.monotonic(),
-                                Searcher(KeywordIndex.build(rows), semantic,
-                                         Fusion(opts.rrf_k, opts.semantic_weight, opts.meaning_depth), why))
-            return self._search[2]
+                self._search = Searcher(keyword[1], semantic[1],
+                                        Fusion(opts.rrf_k, opts.semantic_weight, opts.meaning_depth), semantic[2])
+            return self._search
 
-    def _semantic_index(self, rows: list[dict]) -> tuple[SemanticIndex | None, str | None]:
+    def _semantic_index(self, keyword: KeywordIndex) -> tuple[SemanticIndex | None, str | None]:
         opts = self.settings.search
         try:
             if self._encoder is None:
@@ -180,7 +186,8 @@ class Resources:
         if not any(len(e) for e in fields.values()):
             return None, (f"semantic search is not available yet: no title embeddings of {self._encoder.version} "
                           f"(the embeddings batch job has not run)")
-        return SemanticIndex(self._encoder, fields, popularity(rows), opts.semantic_prior), None
+        popularity = dict(zip(keyword.ids.tolist(), keyword.popularity.tolist()))   # the keyword prior's
+        return SemanticIndex(self._encoder, fields, popularity, opts.semantic_prior), None
 
     @property
     def recommender(self) -> Recommender:

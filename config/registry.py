@@ -212,6 +212,7 @@ EXPERIMENT_BUCKET_MS = 3_600_000      # experiment_metrics rows per hour of serv
 EXPERIMENT_ALL_TIME = -1              # the row of a variant's all-time figures (distinct titles shown)
 EXPERIMENT_COUNTERS = ("impressions", "items_shown", "clicks", "lists_clicked", "clicks_at_5", "clicks_at_10",
                        "rr_sum", "views", "ratings")
+EXPERIMENT_METRIC_COLUMNS = (*EXPERIMENT_COUNTERS, "titles_shown")   # titles_shown: on the all-time row
 
 # --- Search ------------------------------------------------------------------------------------------
 # The texts of a title that the embeddings job turns into vectors (title_embeddings.field), and that semantic

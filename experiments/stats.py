@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from scipy.stats import chisquare, norm
 
-from config.registry import EXPERIMENT_COUNTERS, EXPERIMENT_ALL_TIME
+from config.registry import EXPERIMENT_ALL_TIME, EXPERIMENT_COUNTERS, EXPERIMENT_METRIC_COLUMNS
 from experiments.model import Variant
 
 Z95 = float(norm.ppf(0.975))
@@ -47,7 +47,7 @@ def totals(rows: Iterable[Mapping]) -> dict[str, dict]:
     """Counters per variant, summed over time buckets; ``titles_shown`` from the all-time row."""
     out: dict[str, dict] = {}
     for row in rows:
-        into = out.setdefault(row["variant"], {c: 0 for c in EXPERIMENT_COUNTERS} | {"titles_shown": 0})
+        into = out.setdefault(row["variant"], dict.fromkeys(EXPERIMENT_METRIC_COLUMNS, 0))
         if row["bucket"] == EXPERIMENT_ALL_TIME:
             into["titles_shown"] = int(row.get("titles_shown") or 0)
             continue
@@ -58,7 +58,7 @@ def totals(rows: Iterable[Mapping]) -> dict[str, dict]:
 
 def summarise(variants: list[Variant], rows: Iterable[Mapping], catalog_size: int, alpha: float = 0.05) -> dict:
     counts = totals(rows)
-    empty = {c: 0 for c in EXPERIMENT_COUNTERS} | {"titles_shown": 0}
+    empty = dict.fromkeys(EXPERIMENT_METRIC_COLUMNS, 0)
     control = counts.get(variants[0].name, empty)
     per_variant = []
     for variant in variants:

@@ -9,7 +9,7 @@ approximate vector search needed a round trip per query (docs/RESULTS.md: the me
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import faiss
 import numpy as np
@@ -67,10 +67,3 @@ class SemanticIndex:
         ranked = sorted(((s + self.prior * self._popularity.get(a, 0.0), a, f) for a, (s, f) in best.items()),
                         key=lambda t: (-t[0], t[1]))
         return [{"anime_id": a, "score": round(s, 4), "matched": [MEANING], "field": f} for s, a, f in ranked[:k]]
-
-
-def popularity(rows: Iterable[Mapping]) -> dict[int, float]:
-    """``log(1 + members) / log(1 + most members)`` per title: the same prior keyword search uses."""
-    members = {int(r["anime_id"]): float(r.get("members") or 0) for r in rows}
-    top = np.log1p(max(max(members.values(), default=0.0), 1.0))
-    return {a: float(np.log1p(m) / top) for a, m in members.items()}

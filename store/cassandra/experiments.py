@@ -4,11 +4,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from config.registry import EXPERIMENT_COUNTERS
+from config.registry import EXPERIMENT_METRIC_COLUMNS
 from store.cassandra.session import CassandraSession
 from store.interfaces import ExperimentStore, now_utc, utc
-
-COLUMNS = (*EXPERIMENT_COUNTERS, "titles_shown")
 
 
 def _experiment(row: dict) -> dict:
@@ -43,7 +41,7 @@ class CassandraExperiments(ExperimentStore):
                 self._db.rows("SELECT * FROM {experiment_metrics} WHERE experiment_id = ?", experiment_id)]
 
     def write_experiment_metrics(self, experiment_id: str, variant: str, bucket: int, values: Mapping) -> None:
-        unknown = set(values) - set(COLUMNS)
+        unknown = set(values) - set(EXPERIMENT_METRIC_COLUMNS)
         if unknown:
             raise ValueError(f"unknown experiment_metrics columns {sorted(unknown)}")
         names = list(values)

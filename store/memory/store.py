@@ -17,14 +17,13 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from config.registry import (ACCOUNT_USER_IDS, CONVERSATION_TTL_S, EXPERIMENT_COUNTERS, GENRE_ACTIVITY_COLUMNS,
-                             LIST_TABLES, RECENT_EVENTS,
+from config.registry import (ACCOUNT_USER_IDS, CONVERSATION_TTL_S, EXPERIMENT_METRIC_COLUMNS,
+                             GENRE_ACTIVITY_COLUMNS, LIST_TABLES, RECENT_EVENTS,
                              pointer)
-from store.interfaces import (ANIME_COLUMNS, Embeddings, LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS, Store, from_ms, now_utc,
+from store.interfaces import (ANIME_COLUMNS, LOAD_RUN_COLUMNS, TRAINING_RUN_FIELDS, Embeddings, Store, from_ms, now_utc,
                               run_uuid, timeuuid_key, to_ms, utc)
 
 OFFLINE_VERSION = 0
-EXPERIMENT_METRIC_COLUMNS = (*EXPERIMENT_COUNTERS, "titles_shown")
 
 _LOAD_TIMES = ("started_at", "completed_at")
 
