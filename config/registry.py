@@ -203,9 +203,10 @@ JOBS = ("popularity", "stats", "ease", "als", "itemitem", "content", "embeddings
 # --- Experiments ------------------------------------------------------------------------------------
 # The lists an experiment can change (one running experiment each), and how the stream attributes what a
 # viewer does to a list they were served: a click, view or rating of a title in the list, by the same user,
-# within ATTRIBUTION_MS after it was served (by event time); each event counts once, for the first such list
-# the stream paired it with; a list counts once however often it was re-published (by request id). An
-# event arriving before its list (out of order) still pairs with it; one older than the list never does.
+# within ATTRIBUTION_MS after it was served (by event time); each event counts once (by event id), for the
+# latest such list served before it (last touch); a list counts once however often it was re-published (by
+# request id). An event arriving before its list (out of order) still pairs with it; one older than the list
+# never does; lists outside an experiment count under experiment "default".
 EXPERIMENT_SURFACES = ("recommends",)
 ATTRIBUTION_MS = 30 * 60_000
 EXPERIMENT_BUCKET_MS = 3_600_000      # experiment_metrics rows per hour of serving (bucket = ts // this)

@@ -10,11 +10,12 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 from collections.abc import Iterable, Mapping
 
 from scipy.stats import chisquare, norm
 
-from config.registry import EXPERIMENT_ALL_TIME, EXPERIMENT_COUNTERS, EXPERIMENT_METRIC_COLUMNS
+from config.registry import EXPERIMENT_ALL_TIME, EXPERIMENT_BUCKET_MS, EXPERIMENT_COUNTERS, EXPERIMENT_METRIC_COLUMNS
 from experiments.model import Variant
 
 Z95 = float(norm.ppf(0.975))
@@ -52,11 +53,31 @@ def totals(rows: Iterable[Mapping]) -> dict[str, dict]:
             into["titles_shown"] = int(row.get("titles_shown") or 0)
             continue
         for counter in EXPERIMENT_COUNTERS:
-            into[counter] += int(row.get(counter) or 0)
+            into[counter] += row.get(counter) or 0     # counts are ints, the reciprocal-rank sum a float
     return out
 
 
+def hourly(variants: list[Variant], rows: Iterable[Mapping]) -> dict:
+    """Lists served and CTR per variant per hour bucket (``EXPERIMENT_BUCKET_MS``), oldest first; an hour in
+    which a variant served nothing is None for it."""
+    by_hour: dict[int, dict[str, tuple[int, int]]] = {}
+    for row in rows:
+        if row["bucket"] != EXPERIMENT_ALL_TIME:
+            seen = by_hour.setdefault(int(row["bucket"]), {})
+            n, clicked = seen.get(row["variant"], (0, 0))
+            seen[row["variant"]] = (n + int(row.get("impressions") or 0), clicked + int(row.get("lists_clicked") or 0))
+    hours = sorted(by_hour)
+    series = {}
+    for variant in variants:
+        cells = [by_hour[h].get(variant.name, (0, 0)) for h in hours]
+        series[variant.name] = {"impressions": [n for n, _ in cells],
+                                "ctr": [clicked / n if n else None for n, clicked in cells]}
+    starts = [datetime.fromtimestamp(h * EXPERIMENT_BUCKET_MS / 1000, timezone.utc).isoformat() for h in hours]
+    return {"hours": starts, "variants": series}
+
+
 def summarise(variants: list[Variant], rows: Iterable[Mapping], catalog_size: int, alpha: float = 0.05) -> dict:
+    rows = list(rows)
     counts = totals(rows)
     empty = dict.fromkeys(EXPERIMENT_METRIC_COLUMNS, 0)
     control = counts.get(variants[0].name, empty)
@@ -87,4 +108,4 @@ def summarise(variants: list[Variant], rows: Iterable[Mapping], catalog_size: in
         best = max(ranked, key=lambda e: e["vs_control"]["difference"])
         leader = best["variant"] if best["vs_control"]["difference"] > 0 else variants[0].name
     return {"variants": per_variant, "sample_ratio": srm, "alpha": alpha,
-            "significantly_better": None if srm["mismatch"] else leader}
+            "significantly_better": None if srm["mismatch"] else leader, "hourly": hourly(variants, rows)}

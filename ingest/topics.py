@@ -81,8 +81,8 @@ def consumer_lag(settings: Settings, group: str = registry.STREAMING_GROUP) -> d
         committed = admin.list_consumer_group_offsets(group)
     finally:
         admin.close()
-    lag = {t.name: 0 for t in registry.TOPICS}
-    for partition, end in end_offsets(settings).items():
+    lag = {t.name: 0 for t in registry.ALL_TOPICS}
+    for partition, end in end_offsets(settings, registry.ALL_TOPICS).items():
         done = committed.get(partition)
         lag[partition.topic] += max(0, end - (done.offset if done is not None and done.offset >= 0 else 0))
     return lag
@@ -95,7 +95,7 @@ def partition_marks(settings: Settings, events, shares=(0.0, 1.0)) -> list[list[
     partitioner = DefaultPartitioner()
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False)
     try:
-        parts = {t.name: sorted(consumer.partitions_for_topic(t.name) or ()) for t in registry.TOPICS}
+        parts = {t.name: sorted(consumer.partitions_for_topic(t.name) or ()) for t in registry.ALL_TOPICS}
     finally:
         consumer.close()
     ids: dict = {}

@@ -104,7 +104,12 @@ def _table_config(t_env, settings: Settings, minibatch: bool) -> None:
 
 
 # -- the plan ---------------------------------------------------------------------------------------
-KEEP = "/*+ STATE_TTL('e'='36500 d') */"  # all-time aggregates never expire
+def keep(source: str = "e") -> str:
+    """The hint that keeps an all-time aggregate's state (on its input ``source``, a table or alias) forever."""
+    return f"/*+ STATE_TTL('{source}'='36500 d') */"
+
+
+KEEP = keep()
 
 
 def source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
@@ -139,6 +144,45 @@ DEDUP = f"""SELECT event_id, kind, user_id, anime_id, `timestamp` AS ts_ms, rati
                SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY pt) AS rn FROM kafka_events
                WHERE {WELL_FORMED})
            WHERE rn = 1"""
+
+
+def served_source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
+    """The lists the API served (``served_lists``), read like the events."""
+    return f"""
+    CREATE TEMPORARY TABLE kafka_served (
+        request_id STRING, user_id INT, surface STRING, experiment_id STRING, variant STRING,
+        items ARRAY<ROW<anime_id INT, `position` INT>>, `timestamp` BIGINT,
+        pt AS PROCTIME()
+    ) WITH (
+        'connector' = 'kafka', 'topic' = '{registry.SERVED_LISTS.name}',
+        'properties.bootstrap.servers' = '{settings.kafka.bootstrap_servers}',
+        'properties.group.id' = '{registry.STREAMING_GROUP}',
+        'properties.partition.discovery.interval.ms' = '30000', 'properties.auto.offset.reset' = 'earliest',
+        'scan.startup.mode' = '{startup}',
+        'format' = 'json', 'json.ignore-parse-errors' = 'true', 'json.fail-on-missing-field' = 'false'
+    )"""
+
+
+# Each served list once (keep-first on request_id), one row per title shown, with its position and the
+# hour bucket of the serving.
+SERVED_ITEMS = f"""SELECT request_id, user_id, experiment_id, variant, ts_ms, bucket, it.anime_id, it.`position`
+    FROM (SELECT request_id, user_id, experiment_id, variant, items, `timestamp` AS ts_ms,
+                 `timestamp` / {registry.EXPERIMENT_BUCKET_MS} AS bucket
+          FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY request_id ORDER BY pt) AS rn FROM kafka_served
+                WHERE request_id IS NOT NULL AND user_id IS NOT NULL AND experiment_id IS NOT NULL
+                      AND variant IS NOT NULL AND `timestamp` IS NOT NULL)
+          WHERE rn = 1) AS s
+    CROSS JOIN UNNEST(s.items) AS it(anime_id, `position`)
+    WHERE it.anime_id IS NOT NULL AND it.`position` > 0"""
+
+# A click, view or rating of a title in a list served to the same user, within the attribution window after
+# it (event time). Join state lives as long as the window and a margin for late events, not forever.
+ATTRIBUTION = f"""SELECT /*+ STATE_TTL('ev'='{2 * registry.ATTRIBUTION_MS} ms', 'si'='{2 * registry.ATTRIBUTION_MS} ms') */
+        ev.event_id, ev.kind, si.request_id, si.experiment_id, si.variant, si.`position`, si.bucket,
+        si.ts_ms AS served_ms
+    FROM e AS ev JOIN si ON ev.user_id = si.user_id AND ev.anime_id = si.anime_id
+    WHERE ev.kind IN ('click', 'view', 'rating') AND ev.ts_ms >= si.ts_ms
+          AND ev.ts_ms < si.ts_ms + {registry.ATTRIBUTION_MS}"""
 
 
 # Java aggregate functions of ours (jars/flink/src), by the name the queries call them.
@@ -181,6 +225,28 @@ def queries() -> dict[str, str]:
                     {_sliding("1", SESSION_WINDOW)} AS events_{SESSION_WINDOW.name}, MAX(ts) AS session_at,
                     LATEST(anime_id, kind, ts_ms, event_id, {registry.RECENT_EVENTS}) AS r
                   FROM e WHERE kind <> 'impression' GROUP BY user_id)""",
+        # Experiments: per variant and hour, the lists served and titles shown; all-time distinct titles shown;
+        # and what viewers did with them (each event once, for the latest list served before it: a top-1 per
+        # event_id that moves, retracting the earlier pairing, when a later list pairs with it).
+        "experiment_served": f"""SELECT {keep('si')} experiment_id, variant, bucket,
+                CAST(SUM(CASE WHEN `position` = 1 THEN 1 ELSE 0 END) AS BIGINT) AS impressions,
+                CAST(COUNT(*) AS BIGINT) AS items_shown
+            FROM si GROUP BY experiment_id, variant, bucket""",
+        "experiment_coverage": f"""SELECT {keep('si')} experiment_id, variant,
+                CAST({registry.EXPERIMENT_ALL_TIME} AS BIGINT) AS bucket,
+                CAST(COUNT(DISTINCT anime_id) AS BIGINT) AS titles_shown
+            FROM si GROUP BY experiment_id, variant""",
+        "experiment_attributed": f"""SELECT {keep('fa')} experiment_id, variant, bucket,
+                CAST(SUM({click}) AS BIGINT) AS clicks,
+                CAST(COUNT(DISTINCT CASE WHEN kind = 'click' THEN request_id END) AS BIGINT) AS lists_clicked,
+                CAST(SUM(CASE WHEN kind = 'click' AND `position` <= 5 THEN 1 ELSE 0 END) AS BIGINT) AS clicks_at_5,
+                CAST(SUM(CASE WHEN kind = 'click' AND `position` <= 10 THEN 1 ELSE 0 END) AS BIGINT) AS clicks_at_10,
+                CAST(SUM(CASE WHEN kind = 'click' THEN 1.0 / `position` ELSE 0.0 END) AS DOUBLE) AS rr_sum,
+                CAST(SUM({view}) AS BIGINT) AS `views`, CAST(SUM({rating}) AS BIGINT) AS ratings
+            FROM (SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id
+                                                       ORDER BY served_ms DESC, request_id DESC) AS rn FROM a)
+                  WHERE rn = 1) AS fa
+            GROUP BY experiment_id, variant, bucket""",
         # One row per UTC day and genre (an event counts for each of its title's genres); kept for all time.
         "genre_activity": f"""SELECT {KEEP} `day`, genre, CAST(SUM({click}) AS BIGINT) AS clicks,
                 CAST(SUM({view}) AS BIGINT) AS `views`, CAST(SUM({rating}) AS BIGINT) AS ratings
@@ -195,7 +261,7 @@ def plan_id(settings: Settings) -> str:
     """A digest of everything that shapes the job's state: SQL, sinks' CQL, the aggregate functions' Java
     sources (their accumulators are state), the settings the plan reads (whether aggregates run in
     mini-batches, not how long a batch is: that changes no state)."""
-    parts = [source_ddl(settings), DEDUP, *queries().values(), *(SINKS[name].cql for name in sorted(SINKS)),
+    parts = [source_ddl(settings), DEDUP, served_source_ddl(settings), SERVED_ITEMS, ATTRIBUTION, *queries().values(), *(SINKS[name].cql for name in sorted(SINKS)),
              *(f"{name}={fetch.class_source('flink', cls)}" for name, cls in sorted(FUNCTIONS.items())),
              str(settings.flink.parallelism), str(settings.flink.minibatch_ms > 0), str(settings.flink.dedup_hours),
              settings.flink.state_backend]
@@ -229,6 +295,13 @@ def build(t_env, settings: Settings, startup: str = "group-offsets") -> None:
     deduped = t_env.to_data_stream(t_env.sql_query(DEDUP))
     schema = Schema.new_builder().column_by_expression("pt", "PROCTIME()").build()
     t_env.create_temporary_view("e", t_env.from_data_stream(deduped, schema))
+    # Served lists (once each, a row per title shown) and their pairing with events, each read back as a
+    # view with a processing time of its own: the keep-first steps after them stay append-only.
+    t_env.execute_sql(served_source_ddl(settings, startup))
+    served = t_env.to_data_stream(t_env.sql_query(SERVED_ITEMS))
+    t_env.create_temporary_view("si", t_env.from_data_stream(served, schema))
+    paired = t_env.to_data_stream(t_env.sql_query(ATTRIBUTION))
+    t_env.create_temporary_view("a", t_env.from_data_stream(paired, schema))
     _table_config(t_env, settings, minibatch=True)
     for name, sql in queries().items():
         table = t_env.sql_query(sql)

@@ -25,6 +25,7 @@ class SinkSpec:
         return [self.columns.index(k) for k in self.key]
 
 TITLE_COLUMNS = ("anime_id", *FeatureStore.TITLE_COLUMNS)
+EXPERIMENT_KEY = ("experiment_id", "variant", "bucket")
 USER_COLUMNS = ("user_id", *FeatureStore.USER_COLUMNS, *EventStore.RECENT_COLUMNS)
 
 
@@ -49,6 +50,12 @@ SINKS: dict[str, SinkSpec] = {
     "title_features": _insert(Tables.TITLE_FEATURES, TITLE_COLUMNS, ("anime_id",)),
     # Per user, one row: all-time counts, decayed genre affinity, session activity, newest events.
     "user_features": _insert(Tables.USER_FEATURES, USER_COLUMNS, ("user_id",)),
+    # Per experiment, variant and hour bucket: three aggregates fill different columns of one row.
+    "experiment_served": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + ("impressions", "items_shown"),
+                                 EXPERIMENT_KEY),
+    "experiment_coverage": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + ("titles_shown",), EXPERIMENT_KEY),
+    "experiment_attributed": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + (
+        "clicks", "lists_clicked", "clicks_at_5", "clicks_at_10", "rr_sum", "views", "ratings"), EXPERIMENT_KEY),
     # Per UTC day and genre, one row: the day's clicks, views and ratings of the genre's titles.
     "genre_activity": _insert(Tables.GENRE_ACTIVITY, ("day", "genre", *GENRE_ACTIVITY_COLUMNS), ("day", "genre")),
 }

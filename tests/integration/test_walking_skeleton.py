@@ -19,7 +19,7 @@ def test_health_reports_every_dependency_up(api_url, http):
     assert deps["streaming"] == "up"
     assert deps["ranker"] not in ("none", None) and not str(deps["ranker"]).startswith("down")
     assert deps["recall"]["popular"] is not None
-    assert set(deps["streaming_lag"]) == {t.name for t in registry.TOPICS}
+    assert set(deps["streaming_lag"]) == {t.name for t in registry.ALL_TOPICS}
     assert all(isinstance(n, int) and n >= 0 for n in deps["streaming_lag"].values())
 
 

@@ -201,3 +201,40 @@ def test_the_dashboard_draws_its_charts_from_real_data(browser, api_url, admin_k
     _one(browser, "[data-test=user-inspection][data-user-id='1']", 30)
     assert _all(browser, "[data-test=source-als]") and _all(browser, "[data-test=ranked-row]")
     _shot(browser, "dashboard-inspectors")
+
+
+def test_the_dashboard_shows_an_experiments_variants_and_ctr_by_hour(browser, api_url, admin_key, store):
+    """The section reads the results route; the counts are written to the store here (how the stream writes them
+    is test_experiments_stream's part), so what the page must show is known exactly."""
+    headers = {"X-API-Key": admin_key}
+    for running in requests.get(f"{api_url}/experiments", headers=headers, timeout=30).json()["experiments"]:
+        if running["state"] == "running":
+            requests.post(f"{api_url}/experiments/{running['experiment_id']}/stop", headers=headers, timeout=30)
+    spec = {"name": f"dashboard {uuid.uuid4().hex[:6]}",
+            "variants": [{"name": "full", "share": 0.5}, {"name": "popular", "share": 0.5, "ranker": False}]}
+    made = requests.post(f"{api_url}/experiments", json=spec, headers=headers, timeout=30)
+    assert made.status_code == 201, made.text
+    experiment_id = made.json()["experiment_id"]
+    try:
+        hour = int(time.time() * 1000) // 3_600_000
+        for variant, (lists, clicked) in {"full": (1000, 250), "popular": (1000, 100)}.items():
+            for bucket in (hour - 1, hour):
+                store.write_experiment_metrics(experiment_id, variant, bucket, {
+                    "impressions": lists // 2, "items_shown": lists * 5, "clicks": clicked // 2,
+                    "lists_clicked": clicked // 2, "clicks_at_10": clicked // 2, "rr_sum": clicked / 4})
+            store.write_experiment_metrics(experiment_id, variant, -1, {"titles_shown": 300})
+        _go(browser, api_url, "/dashboard")
+        if _all(browser, "[data-test=admin-key]"):
+            _one(browser, "[data-test=admin-key]").send_keys(admin_key)
+            _one(browser, "[data-test=admin-key-submit]").click()
+        _one(browser, f"[data-test=experiment-select] option[value='{experiment_id}']")
+        Select(_one(browser, "[data-test=experiment-select]")).select_by_value(experiment_id)
+        _until(lambda: _all(browser, "[data-test=dash-experiments] [data-test=chart][data-rendered=true]"), 30,
+               "the experiment's CTR chart")
+        ctr = {row.get_attribute("data-variant"): row.find_element(By.CSS_SELECTOR, "[data-test=variant-ctr]").text
+               for row in _all(browser, "[data-test=experiment-variants] tbody tr")}
+        assert ctr == {"full": "25.0 %", "popular": "10.0 %"}
+        assert "full is significantly ahead" in _one(browser, "[data-test=experiment-verdict]").text
+        _shot(browser, "dashboard-experiments")
+    finally:
+        requests.post(f"{api_url}/experiments/{experiment_id}/stop", headers=headers, timeout=30)

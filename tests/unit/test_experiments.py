@@ -62,7 +62,7 @@ def _rows(control: tuple[int, int], treatment: tuple[int, int]) -> list[dict]:
     for name, (lists, clicked) in (("full", control), ("popular", treatment)):
         rows.append({"variant": name, "bucket": 480_000, "impressions": lists, "items_shown": lists * 10,
                      "clicks": clicked, "lists_clicked": clicked, "clicks_at_5": clicked, "clicks_at_10": clicked,
-                     "rr_sum": clicked * 0.5, "views": 0, "ratings": 0})
+                     "rr_sum": clicked * 0.25 + 0.125, "views": 0, "ratings": 0})
         rows.append({"variant": name, "bucket": -1, "titles_shown": 120})
     return rows
 
@@ -70,7 +70,7 @@ def _rows(control: tuple[int, int], treatment: tuple[int, int]) -> list[dict]:
 def test_results_name_the_better_variant_only_when_significant_and_the_ratio_is_sound():
     better = summarise(HALF, _rows((1000, 200), (1000, 100)), catalog_size=1200)
     full, popular = better["variants"]
-    assert (full["ctr"], popular["ctr"], full["coverage"], full["mrr_of_clicks"]) == (0.2, 0.1, 0.1, 0.5)
+    assert (full["ctr"], popular["ctr"], full["coverage"], full["mrr_of_clicks"]) == (0.2, 0.1, 0.1, 50.125 / 200)
     assert popular["vs_control"]["significant"] and popular["vs_control"]["difference"] == pytest.approx(-0.1)
     assert better["significantly_better"] == "full" and not better["sample_ratio"]["mismatch"]
     close = summarise(HALF, _rows((1000, 200), (1000, 205)), catalog_size=1200)
@@ -134,6 +134,9 @@ def test_results_come_from_the_streamed_counts(app):
     body = client.get(f"/experiments/{experiment_id}/results").get_json()
     assert body["significantly_better"] == "full" and body["experiment"]["state"] == "running"
     assert [v["impressions"] for v in body["variants"]] == [1000, 1000]
+    assert body["hourly"]["hours"] == ["2024-10-04T00:00:00+00:00"]     # bucket 480,000 = that hour
+    assert body["hourly"]["variants"] == {"full": {"impressions": [1000], "ctr": [0.2]},
+                                          "popular": {"impressions": [1000], "ctr": [0.1]}}
     assert client.get("/experiments/nope/results").status_code == 404
 
 
