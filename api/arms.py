@@ -28,6 +28,8 @@ def _resources():
 def pipeline_of(variant: Variant | None) -> Pipeline:
     if variant is None:
         return DEFAULT
+    if variant.model is not None:
+        return Pipeline(ranker=False, sources=(variant.model,), candidates=variant.candidates)
     return Pipeline(ranker=variant.ranker, sources=tuple(variant.sources) if variant.sources else None,
                     weights=variant.weights, candidates=variant.candidates)
 

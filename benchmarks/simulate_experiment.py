@@ -3,7 +3,8 @@ end to end on the live stack with simulated viewers whose clicks follow their re
 
 Each simulated viewer is a real user of the ratings file under a fresh id: half of their ratings (seeded
 split) are posted through ``POST /events`` as rating events (what the platform knows), the other half are
-held out (what they would like). In each round every viewer asks ``/recommends`` for 10 titles and clicks a
+held out (what they would like). The batch jobs then run again (``--build``, default: the per-user recall
+lists), so the full pipeline knows the viewers as it knows every user of the last build. In each round every viewer asks ``/recommends`` for 10 titles and clicks a
 shown title they rated r at position p with probability ``(r / 10) ** 2 / log2(p + 1)`` (0 for titles they
 did not rate): a liked title near the top is clicked most. Clicks go through ``POST /events``; Flink pairs them
 with the served lists; the script reads ``/experiments/<id>/results`` after every round and stops once one
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -111,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--settle-s", type=float, default=5.0, help="wait for the stream after each round")
+    parser.add_argument("--build", nargs="*", default=["ease", "als", "itemitem", "content"],
+                        help="batch jobs run after the known ratings are in (none: the viewers stay unknown to "
+                             "the batch lists, as brand-new users)")
     args = parser.parse_args(argv)
     settings = load_settings()
     key = api_key(settings)
@@ -121,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(people.held_out)} simulated viewers, {len(people.known)} known ratings posted, "
           f"{sum(len(h) for h in people.held_out.values())} held out")
     time.sleep(args.settle_s)
+    if args.build:
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "batch", "run", *args.build], check=True,
+                       stdout=subprocess.DEVNULL)
+        print(f"batch jobs {' '.join(args.build)} rebuilt in {time.monotonic() - started:.0f} s", flush=True)
+        time.sleep(2)      # the API re-reads the list pointers every second
     made = requests.post(f"{url}/experiments", json=SPEC, headers=headers, timeout=30)
     made.raise_for_status()
     experiment_id = made.json()["experiment_id"]

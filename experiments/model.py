@@ -5,7 +5,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from config.registry import EXPERIMENT_SURFACES, SOURCE_NAMES
+from config.registry import EXPERIMENT_SURFACES, POPULAR_SOURCE, SOURCE_NAMES, USER_SOURCES
+
+# The single models a variant can serve live, alone and in their own order: each batch-built recall list.
+SINGLE_MODELS = (*USER_SOURCES, POPULAR_SOURCE)
 
 
 class Variant(BaseModel):
@@ -22,6 +25,9 @@ class Variant(BaseModel):
     candidates: int | None = Field(None, ge=1, le=300, description="candidates recalled and ranked per request "
                                    "(at most the 300 each list is read to)")
 
+    model: Literal[SINGLE_MODELS] | None = Field(  # type: ignore[valid-type]
+        None, description="serve one model alone, in its own order (its batch list; never ranked, no other source)")
+
     @field_validator("sources")
     @classmethod
     def _known_sources(cls, value: list[str] | None) -> list[str] | None:
@@ -37,6 +43,14 @@ class Variant(BaseModel):
         if bad:
             raise ValueError(f"weights must be non-negative, for sources among {', '.join(SOURCE_NAMES)}: {bad}")
         return value
+
+
+    @model_validator(mode="after")
+    def _model_alone(self) -> "Variant":
+        clash = [f for f in ("sources", "weights") if getattr(self, f) is not None] if self.model else []
+        if clash:
+            raise ValueError(f"a variant serving one model ({self.model}) takes no {', '.join(clash)}")
+        return self
 
 
 class ExperimentSpec(BaseModel):

@@ -28,7 +28,7 @@ from pyflink.table import Schema, StreamTableEnvironment
 from config import Settings, registry
 from config.registry import CTR_PRIOR_CLICKS, CTR_PRIOR_VIEWS, SESSION_WINDOW, TITLE_WINDOWS
 from jars import fetch
-from store.cassandra.sinks import SINKS, sink_cql
+from store.cassandra.sinks import SINKS, sink_cql, sink_delete_cql
 from streaming.status import status_file, write_status
 
 log = logging.getLogger("animerec.streaming")
@@ -241,7 +241,8 @@ def queries() -> dict[str, str]:
                 CAST(COUNT(DISTINCT CASE WHEN kind = 'click' THEN request_id END) AS BIGINT) AS lists_clicked,
                 CAST(SUM(CASE WHEN kind = 'click' AND `position` <= 5 THEN 1 ELSE 0 END) AS BIGINT) AS clicks_at_5,
                 CAST(SUM(CASE WHEN kind = 'click' AND `position` <= 10 THEN 1 ELSE 0 END) AS BIGINT) AS clicks_at_10,
-                CAST(SUM(CASE WHEN kind = 'click' THEN 1.0 / `position` ELSE 0.0 END) AS DOUBLE) AS rr_sum,
+                CAST(SUM(CASE WHEN kind = 'click' THEN 1.0E0 / CAST(`position` AS DOUBLE) ELSE 0.0E0 END) AS DOUBLE)
+                    AS rr_sum,
                 CAST(SUM({view}) AS BIGINT) AS `views`, CAST(SUM({rating}) AS BIGINT) AS ratings
             FROM (SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id
                                                        ORDER BY served_ms DESC, request_id DESC) AS rn FROM a)
@@ -261,7 +262,8 @@ def plan_id(settings: Settings) -> str:
     """A digest of everything that shapes the job's state: SQL, sinks' CQL, the aggregate functions' Java
     sources (their accumulators are state), the settings the plan reads (whether aggregates run in
     mini-batches, not how long a batch is: that changes no state)."""
-    parts = [source_ddl(settings), DEDUP, served_source_ddl(settings), SERVED_ITEMS, ATTRIBUTION, *queries().values(), *(SINKS[name].cql for name in sorted(SINKS)),
+    parts = [source_ddl(settings), DEDUP, served_source_ddl(settings), SERVED_ITEMS, ATTRIBUTION, *queries().values(),
+             *(f"{SINKS[name].cql} {SINKS[name].on_delete}" for name in sorted(SINKS)),
              *(f"{name}={fetch.class_source('flink', cls)}" for name, cls in sorted(FUNCTIONS.items())),
              str(settings.flink.parallelism), str(settings.flink.minibatch_ms > 0), str(settings.flink.dedup_hours),
              settings.flink.state_backend]
@@ -276,7 +278,7 @@ def _sink(settings: Settings, name: str):
         keys[i] = field
     host_list = ",".join(settings.cassandra.contact_points)
     return jvm.animerec.flink.UpsertSink(host_list, settings.cassandra.port, sink_cql(name, settings.cassandra.keyspace),
-                                         None, keys, spec.partition, settings.flink.sink_batch_rows,
+                                         sink_delete_cql(name, settings.cassandra.keyspace), keys, spec.partition, settings.flink.sink_batch_rows,
                                          settings.flink.sink_in_flight, settings.flink.sink_flush_ms)
 
 
@@ -323,9 +325,14 @@ def run(settings: Settings) -> None:
     build(t_env, settings, "earliest-offset" if checkpoint is None else "group-offsets")
     client = env.execute_async(JOB_NAME)
     log.info("submitted job %s (plan %s)", client.get_job_id(), plan_id(settings))
+    last = None
     while True:
         state = client.get_job_status().result().name
         write_status(settings, state, str(client.get_job_id()))
+        if state != last and state in ("RESTARTING", "FAILING"):
+            log.warning("job %s is %s: a task failed; Flink's log (pyflink/log/flink-*.log in the virtual "
+                        "environment) has the cause", client.get_job_id(), state)
+        last = state
         if state in ("FAILED", "CANCELED", "FINISHED"):
             raise SystemExit(f"streaming job ended: {state}")
         time.sleep(2)

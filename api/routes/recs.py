@@ -54,11 +54,11 @@ def recommendations(context, k: int, explained: bool = False, surface: str = SUR
     user_id = context.user_id
     recent = [{"anime_id": e["anime_id"], "kind": e["kind"], "ts": e["ts"].isoformat()} for e in context.recent[:10]]
     experiment_id, variant = arm_for(surface, user_id)
-    items = _with_details(recommender.rank(context, k, pipeline_of(variant)))
+    pipeline = pipeline_of(variant)
+    items = _with_details(recommender.rank(context, k, pipeline))
     arm = variant.name if variant is not None else DEFAULT_ARM
     request_id = publish_served(surface, user_id, experiment_id, arm, [i["anime_id"] for i in items])
-    answer = {"user_id": user_id, "model_version": recommender.model_version if variant is None or variant.ranker
-              else None, "request_id": request_id, "experiment": {"id": experiment_id, "variant": arm},
+    answer = {"user_id": user_id, "model_version": recommender.model_version if pipeline.ranker else None, "request_id": request_id, "experiment": {"id": experiment_id, "variant": arm},
               "recent": recent, "items": items}
     if explained:
         catalog = resources.catalog

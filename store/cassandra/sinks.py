@@ -20,12 +20,16 @@ class SinkSpec:
     columns: tuple[str, ...]  # the row's fields, in order (the job's SELECT must produce exactly these)
     key: tuple[str, ...]      # primary key columns: the sink coalesces rows by them within a flush
     partition: int = 1        # how many of ``key`` form the partition key (a batch groups rows by it)
+    # What a DELETE row of the changelog does, binding the key fields in order (None: the query never deletes;
+    # a DELETE reaching such a sink fails the job rather than being dropped).
+    on_delete: str | None = None
 
     def key_fields(self) -> list[int]:
         return [self.columns.index(k) for k in self.key]
 
 TITLE_COLUMNS = ("anime_id", *FeatureStore.TITLE_COLUMNS)
 EXPERIMENT_KEY = ("experiment_id", "variant", "bucket")
+ATTRIBUTED = ("clicks", "lists_clicked", "clicks_at_5", "clicks_at_10", "rr_sum", "views", "ratings")
 USER_COLUMNS = ("user_id", *FeatureStore.USER_COLUMNS, *EventStore.RECENT_COLUMNS)
 
 
@@ -54,8 +58,13 @@ SINKS: dict[str, SinkSpec] = {
     "experiment_served": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + ("impressions", "items_shown"),
                                  EXPERIMENT_KEY),
     "experiment_coverage": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + ("titles_shown",), EXPERIMENT_KEY),
-    "experiment_attributed": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + (
-        "clicks", "lists_clicked", "clicks_at_5", "clicks_at_10", "rr_sum", "views", "ratings"), EXPERIMENT_KEY),
+    # An event moves to a later list when one pairs with it (last touch): a group can lose its last event, and
+    # its counts then go back to zero (the row keeps the other aggregates' columns).
+    "experiment_attributed": SinkSpec(
+        _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + ATTRIBUTED, EXPERIMENT_KEY).cql, EXPERIMENT_KEY + ATTRIBUTED,
+        EXPERIMENT_KEY, on_delete=f"UPDATE {{{Tables.EXPERIMENT_METRICS}}} SET "
+                                  + ", ".join(f"{c} = {'0.0' if c == 'rr_sum' else '0'}" for c in ATTRIBUTED)
+                                  + " WHERE " + " AND ".join(f"{k} = ?" for k in EXPERIMENT_KEY)),
     # Per UTC day and genre, one row: the day's clicks, views and ratings of the genre's titles.
     "genre_activity": _insert(Tables.GENRE_ACTIVITY, ("day", "genre", *GENRE_ACTIVITY_COLUMNS), ("day", "genre")),
 }
@@ -64,3 +73,9 @@ SINKS: dict[str, SinkSpec] = {
 def sink_cql(name: str, keyspace: str) -> str:
     """The statement of sink ``name`` with its table qualified by ``keyspace``."""
     return SINKS[name].cql.format(**table_names(keyspace))
+
+
+def sink_delete_cql(name: str, keyspace: str) -> str | None:
+    """What sink ``name`` does with a DELETE row, its table qualified by ``keyspace`` (None: it never gets one)."""
+    spec = SINKS[name]
+    return None if spec.on_delete is None else spec.on_delete.format(**table_names(keyspace))

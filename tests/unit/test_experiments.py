@@ -28,6 +28,9 @@ def _spec(**changes) -> dict:
     ({"variants": [{"name": "a", "share": 0.5, "sources": ["psychic"]}, {"name": "b", "share": 0.5}]}, "psychic"),
     ({"variants": [{"name": "a", "share": 0.5, "colour": "red"}, {"name": "b", "share": 0.5}]}, "colour"),
     ({"surface": "trending"}, "surface"),
+    ({"variants": [{"name": "a", "share": 0.5, "model": "nmf"}, {"name": "b", "share": 0.5}]}, "model"),
+    ({"variants": [{"name": "a", "share": 0.5, "model": "ease", "sources": ["als"]}, {"name": "b", "share": 0.5}]},
+     "takes no sources"),
 ])
 def test_a_bad_spec_is_refused_naming_what_is_wrong(change, named):
     with pytest.raises(ValidationError, match=named):
@@ -122,6 +125,31 @@ def test_an_experiment_serves_each_user_through_their_variant_until_stopped(app)
     assert stopped.status_code == 200 and stopped.get_json()["state"] == "stopped"
     assert client.get("/recommends/1").get_json()["experiment"]["id"] == "default"
     assert client.post("/experiments/nope/stop").status_code == 404
+
+
+def test_a_variant_can_serve_one_model_alone_in_its_own_order(app):
+    store = app.extensions["animerec"].store
+    catalog = [r["anime_id"] for r in store.all_anime()]
+    store.publish_version("candidates:ease", 3, 0)
+    ease_lists = {user: catalog[::-1] for user in range(1, 31)}     # the reverse of the popular list's order
+    assert len(catalog) >= 2
+    for user, ids in ease_lists.items():
+        store.write_candidates(3, [{"user_id": user, "source": "ease", "rank": i + 1, "anime_id": a,
+                                    "score": 10.0 - i} for i, a in enumerate(ids)])
+    variants = [{"name": "ease", "share": 0.5, "model": "ease"}, {"name": "popular", "share": 0.5, "model": "popular"}]
+    client = app.test_client()
+    experiment_id = client.post("/experiments", json=_spec(variants=variants)).get_json()["experiment_id"]
+    served = set()
+    for user, ids in ease_lists.items():
+        body = client.get(f"/recommends/{user}?k={len(ids)}").get_json()
+        served.add(body["experiment"]["variant"])
+        sources = {i["source"] for i in body["items"]}
+        assert body["model_version"] is None, body
+        if body["experiment"]["variant"] == "ease":
+            assert [i["anime_id"] for i in body["items"]] == ids and sources == {"ease"}
+        else:
+            assert sources == {"popular"}
+    assert served == {"ease", "popular"} and experiment_id
 
 
 def test_results_come_from_the_streamed_counts(app):

@@ -11,7 +11,7 @@ import pandas as pd
 
 from config import Settings
 from config.registry import RECENT_EVENTS, Window
-from store.cassandra.sinks import SINKS
+from store.cassandra.sinks import SINKS, sink_delete_cql
 from streaming import job
 from streaming.definitions import in_window, newest
 
@@ -97,3 +97,14 @@ def test_recent_is_newest_first_equal_times_by_event_id_and_capped():
     assert len(recent) == RECENT_EVENTS
     assert [e["event_id"] for e in recent[:3]] == ["a", "b", f"e{n - 1:03d}"]
     assert recent[-1]["event_id"] == f"e{n - RECENT_EVENTS + 2:03d}"
+
+
+def test_only_the_attributed_counts_take_deletes_and_a_delete_zeroes_them_keeping_the_row():
+    # Last-touch attribution moves an event to a later list: a (experiment, variant, hour) group can lose its
+    # last attributed event, and Flink then sends a DELETE for that aggregate's row.
+    takes = {name for name in SINKS if SINKS[name].on_delete}
+    assert takes == {"experiment_attributed"}
+    cql = sink_delete_cql("experiment_attributed", "ks")
+    assert cql.startswith("UPDATE ks.experiment_metrics SET ") and "DELETE" not in cql
+    assert all(f"{column} = 0" in cql for column in SINKS["experiment_attributed"].columns[3:])
+    assert cql.endswith("WHERE experiment_id = ? AND variant = ? AND bucket = ?")
