@@ -44,7 +44,6 @@ class Variant(BaseModel):
             raise ValueError(f"weights must be non-negative, for sources among {', '.join(SOURCE_NAMES)}: {bad}")
         return value
 
-
     @model_validator(mode="after")
     def _model_alone(self) -> "Variant":
         clash = [f for f in ("sources", "weights") if getattr(self, f) is not None] if self.model else []

@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 
 from scipy.stats import chisquare, norm
 

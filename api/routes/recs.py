@@ -58,7 +58,8 @@ def recommendations(context, k: int, explained: bool = False, surface: str = SUR
     items = _with_details(recommender.rank(context, k, pipeline))
     arm = variant.name if variant is not None else DEFAULT_ARM
     request_id = publish_served(surface, user_id, experiment_id, arm, [i["anime_id"] for i in items])
-    answer = {"user_id": user_id, "model_version": recommender.model_version if pipeline.ranker else None, "request_id": request_id, "experiment": {"id": experiment_id, "variant": arm},
+    answer = {"user_id": user_id, "model_version": recommender.model_version if pipeline.ranker else None,
+              "request_id": request_id, "experiment": {"id": experiment_id, "variant": arm},
               "recent": recent, "items": items}
     if explained:
         catalog = resources.catalog
