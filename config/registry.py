@@ -154,6 +154,7 @@ class RecallSource:
     weight: float
     job: str | None = None
     reason: str = ""
+    merged: bool = True       # False: served only to an experiment variant that names it as its single model
 
     @property
     def pointer(self) -> str | None:
@@ -183,14 +184,19 @@ RECALL_SOURCES = (
     RecallSource("itemitem", "user", 0.5, job="itemitem", reason="Watched by people who watched what you did"),
     RecallSource("content", "user", 0.2, job="content", reason="Its story is like titles you rated highly"),
     RecallSource("recent", "seed", 1.2, reason="Because you {verb} {title}"),
+    # The seeds' NMF, kept for experiments: not merged, not a ranker feature, not read unless a variant asks.
+    RecallSource("nmf", "user", 0.0, job="nmf", reason="Viewers in your taste group rated it highly", merged=False),
 )
 # The popular source's reason for a title of a viewer's favourite genre's list.
 POPULAR_IN_GENRE_REASON = "Popular in {genre} right now"
 # What a viewer did with a seed title, by event kind (the ``{verb}`` of the seed source's reason).
 EVENT_VERBS = {"click": "clicked", "view": "watched", "rating": "rated"}
 SOURCE = {s.name: s for s in RECALL_SOURCES}
-SOURCE_NAMES = tuple(SOURCE)
-USER_SOURCES = tuple(s.name for s in RECALL_SOURCES if s.kind == "user")
+SOURCE_NAMES = tuple(s.name for s in RECALL_SOURCES if s.merged)          # the merge's sources (and features)
+USER_SOURCES = tuple(s.name for s in RECALL_SOURCES if s.kind == "user" and s.merged)
+# Every batch-built list an experiment variant can serve alone (``"model"``), merged or not.
+SINGLE_MODELS = (*(s.name for s in RECALL_SOURCES if s.kind == "user"),
+                 next(s.name for s in RECALL_SOURCES if s.kind == "popular"))
 SEED_SOURCE = next(s.name for s in RECALL_SOURCES if s.kind == "seed")
 POPULAR_SOURCE = next(s.name for s in RECALL_SOURCES if s.kind == "popular")
 SOURCE_WEIGHTS = {s.name: s.weight for s in RECALL_SOURCES}
@@ -198,7 +204,7 @@ SIGNAL_WEIGHTS = {s.name: s.weight for s in SIGNALS}
 
 
 # --- Batch jobs (module batch.<name>), in the order a full run takes them ------------------------
-JOBS = ("popularity", "stats", "ease", "als", "itemitem", "content", "embeddings")
+JOBS = ("popularity", "stats", "ease", "als", "itemitem", "content", "nmf", "embeddings")
 
 # --- Experiments ------------------------------------------------------------------------------------
 # The lists an experiment can change (one running experiment each), and how the stream attributes what a

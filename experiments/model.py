@@ -5,10 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from config.registry import EXPERIMENT_SURFACES, POPULAR_SOURCE, SOURCE_NAMES, USER_SOURCES
-
-# The single models a variant can serve live, alone and in their own order: each batch-built recall list.
-SINGLE_MODELS = (*USER_SOURCES, POPULAR_SOURCE)
+from config.registry import EXPERIMENT_SURFACES, SINGLE_MODELS, SOURCE_NAMES
 
 
 class Variant(BaseModel):

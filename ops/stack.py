@@ -65,9 +65,13 @@ def prepare_data(settings: Settings, report: Report = _print) -> None:
         if store.current_version(registry.SOURCE[registry.POPULAR_SOURCE].pointer) is None:
             report("building recall lists (Spark) and title embeddings")
             run_stage(settings, "batch", "run")
-        elif not _embedded(settings, store):
-            report("embedding the catalog for semantic search")
-            run_stage(settings, "batch", "run", "embeddings")
+        else:   # a stack built before a list or the embeddings existed gets just those
+            missing = [s.job for s in registry.RECALL_SOURCES
+                       if s.kind == "user" and store.current_version(s.pointer) is None]
+            missing += [] if _embedded(settings, store) else ["embeddings"]
+            if missing:
+                report(f"building what this stack lacks: {', '.join(missing)}")
+                run_stage(settings, "batch", "run", *missing)
     finally:
         store.close()
     if ModelRegistry(settings).active() is None:

@@ -103,7 +103,7 @@ class ListReader:
         candidate list at its current version, ``depth`` deep (cached ones are not read again)."""
         pointers = self.pointers()
         sources = {s.name: s for s in registry.RECALL_SOURCES
-                   if s.kind == "user" and pointers.get(s.pointer) is not None}
+                   if s.kind == "user" and s.merged and pointers.get(s.pointer) is not None}
         wanted = {name: pointers[s.pointer] for name, s in sources.items()}
         lists: dict[str, np.ndarray] = {}
         for source, version in wanted.items():
@@ -119,6 +119,21 @@ class ListReader:
         return UserContext(user_id, reads.ratings, reads.features, reads.recent,
                            {s: ids.tolist() for s, ids in lists.items() if len(ids)}, pointers,
                            int(time.time() * 1000))
+
+    def user_list(self, user_id: int, source: str, depth: int, pointers: dict[str, int] | None = None) -> list[int]:
+        """One user source's list for the user, best first (a source outside the merge, read only when a variant
+        asks for it); empty without a published version."""
+        pointer = registry.SOURCE[source].pointer
+        version = (pointers if pointers is not None else self.pointers()).get(pointer)
+        if version is None:
+            return []
+        key = (pointer, version, user_id)
+        hit = self._get("candidates", key, depth)
+        if hit is None:
+            rows = self.store.user_candidates_at(version, user_id, source, depth)
+            hit = (np.fromiter((r["anime_id"] for r in rows), dtype=np.int64, count=len(rows)),)
+            self._put(key, depth, *hit)
+        return hit[0][:depth].tolist()
 
     def popular(self, limit: int, segment: str = "all", pointers: dict[str, int] | None = None) -> list[int]:
         """The popular list's first ``limit`` titles (``pointers``: a request's snapshot; default: current)."""

@@ -36,6 +36,9 @@ def candidates(context: UserContext, lists: ListReader, k: int, sources: Collect
     fetched = source_lists(context, lists, k)
     if sources is not None:
         fetched = {name: ids for name, ids in fetched.items() if name in sources}
+        for name in sources:     # lists outside the merge are read only when asked for
+            if name not in fetched and name in registry.SOURCE and not registry.SOURCE[name].merged:
+                fetched[name] = lists.user_list(context.user_id, name, k + EXTRA, context.pointers)
     return merge_candidates(fetched, k, exclude=seen_titles(context),
                             weights={**registry.SOURCE_WEIGHTS, **(weights or {})})
 

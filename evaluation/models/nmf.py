@@ -9,54 +9,32 @@
   It also "predicts scores", but note that NMF treats missing entries as observed zeros,
   so the reconstruction is shrunk towards 0 and its RMSE is only a reference point.
 
-Input matrix: scores 1..10 as given; an unscored watch (-1) is replaced by the user's
-mean explicit score (global mean for users who never score), because NMF needs
-non-negative values and a watch is positive evidence.
+Input matrix and fitting: :mod:`recall.nmf` (the batch job ``nmf`` serves the same model to experiments).
 """
 from __future__ import annotations
 
-import logging
-import warnings
-
 import numpy as np
 import scipy.sparse as sp
-from sklearn.decomposition import NMF
-from sklearn.exceptions import ConvergenceWarning
 
-from evaluation.data import UNSCORED, InteractionData
+from evaluation.data import InteractionData
 from evaluation.models.base import ScoringRecommender
-
-log = logging.getLogger(__name__)
+from recall import nmf
 
 
 def nmf_input(train: InteractionData) -> sp.csr_matrix:
     """Rating matrix with every unscored watch imputed by the user's mean score."""
-    explicit = train.explicit
-    n_scored = np.diff(explicit.indptr)
-    score_sums = np.asarray(explicit.sum(axis=1)).ravel()
-    global_mean = score_sums.sum() / max(n_scored.sum(), 1) if n_scored.sum() else 7.0
-    user_means = np.where(n_scored > 0, score_sums / np.maximum(n_scored, 1), global_mean)
-    matrix = train.ratings.copy().astype(np.float32)
-    rows = np.repeat(np.arange(train.n_users), np.diff(matrix.indptr))
-    unscored = matrix.data == UNSCORED
-    matrix.data[unscored] = user_means[rows[unscored]]
-    return matrix
+    return nmf.impute_unscored(train.ratings)
 
 
 class _NMFBase(ScoringRecommender):
-    def __init__(self, seed: int = 42, n_components: int = 20, max_iter: int = 200) -> None:
+    def __init__(self, seed: int = 42, n_components: int = nmf.COMPONENTS, max_iter: int = nmf.MAX_ITER) -> None:
         super().__init__(seed)
         self.n_components = n_components
         self.max_iter = max_iter
 
     def _fit(self, train: InteractionData) -> None:
-        model = NMF(n_components=self.n_components, random_state=self.seed, max_iter=self.max_iter)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            self._user_weights = model.fit_transform(nmf_input(train)).astype(np.float32)
-        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-            log.info("%s: NMF stopped at max_iter=%d before converging", type(self).__name__, self.max_iter)
-        self._group_items = model.components_.astype(np.float32)
+        self._user_weights, self._group_items = nmf.fit(nmf_input(train), self.seed, self.n_components,
+                                                        self.max_iter)
 
 
 class NMFGroup(_NMFBase):
