@@ -29,8 +29,7 @@ def pipeline_of(variant: Variant | None) -> Pipeline:
     if variant is None:
         return DEFAULT
     if variant.model is not None:
-        return Pipeline(ranker=False, sources=(variant.model,), weights={variant.model: 1.0},
-                        candidates=variant.candidates)
+        return Pipeline(ranker=False, sources=(variant.model,), candidates=variant.candidates)
     return Pipeline(ranker=variant.ranker, sources=tuple(variant.sources) if variant.sources else None,
                     weights=variant.weights, candidates=variant.candidates)
 

@@ -184,8 +184,9 @@ RECALL_SOURCES = (
     RecallSource("itemitem", "user", 0.5, job="itemitem", reason="Watched by people who watched what you did"),
     RecallSource("content", "user", 0.2, job="content", reason="Its story is like titles you rated highly"),
     RecallSource("recent", "seed", 1.2, reason="Because you {verb} {title}"),
-    # The seeds' NMF, kept for experiments: not merged, not a ranker feature, not read unless a variant asks.
-    RecallSource("nmf", "user", 0.0, job="nmf", reason="Viewers in your taste group rated it highly", merged=False),
+    # The seeds' NMF, kept for experiments: not merged, not a ranker feature, not read unless a variant asks
+    # (served alone, its weight only scales its scores).
+    RecallSource("nmf", "user", 1.0, job="nmf", reason="Viewers in your taste group rated it highly", merged=False),
 )
 # The popular source's reason for a title of a viewer's favourite genre's list.
 POPULAR_IN_GENRE_REASON = "Popular in {genre} right now"
@@ -217,8 +218,11 @@ EXPERIMENT_SURFACES = ("recommends",)
 ATTRIBUTION_MS = 30 * 60_000
 EXPERIMENT_BUCKET_MS = 3_600_000      # experiment_metrics rows per hour of serving (bucket = ts // this)
 EXPERIMENT_ALL_TIME = -1              # the row of a variant's all-time figures (distinct titles shown)
-EXPERIMENT_COUNTERS = ("impressions", "items_shown", "clicks", "lists_clicked", "clicks_at_5", "clicks_at_10",
-                       "rr_sum", "views", "ratings")
+# Counted from the served lists alone, and from the events paired with them (two aggregates of the stream).
+EXPERIMENT_SERVED_COUNTERS = ("impressions", "items_shown")
+EXPERIMENT_ATTRIBUTED_COUNTERS = ("clicks", "lists_clicked", "clicks_at_5", "clicks_at_10", "rr_sum", "views",
+                                  "ratings")
+EXPERIMENT_COUNTERS = (*EXPERIMENT_SERVED_COUNTERS, *EXPERIMENT_ATTRIBUTED_COUNTERS)
 EXPERIMENT_METRIC_COLUMNS = (*EXPERIMENT_COUNTERS, "titles_shown")   # titles_shown: on the all-time row
 
 # --- Search ------------------------------------------------------------------------------------------

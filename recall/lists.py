@@ -123,29 +123,26 @@ class ListReader:
     def user_list(self, user_id: int, source: str, depth: int, pointers: dict[str, int] | None = None) -> list[int]:
         """One user source's list for the user, best first (a source outside the merge, read only when a variant
         asks for it); empty without a published version."""
-        pointer = registry.SOURCE[source].pointer
-        version = (pointers if pointers is not None else self.pointers()).get(pointer)
-        if version is None:
-            return []
-        key = (pointer, version, user_id)
-        hit = self._get("candidates", key, depth)
-        if hit is None:
-            rows = self.store.user_candidates_at(version, user_id, source, depth)
-            hit = (np.fromiter((r["anime_id"] for r in rows), dtype=np.int64, count=len(rows)),)
-            self._put(key, depth, *hit)
-        return hit[0][:depth].tolist()
+        return self._ids("candidates", registry.SOURCE[source].pointer, pointers, user_id, depth, depth,
+                         lambda version: self.store.user_candidates_at(version, user_id, source, depth))
 
     def popular(self, limit: int, segment: str = "all", pointers: dict[str, int] | None = None) -> list[int]:
         """The popular list's first ``limit`` titles (``pointers``: a request's snapshot; default: current)."""
-        pointer = registry.SOURCE[registry.POPULAR_SOURCE].pointer
+        depth = max(limit, 200)
+        return self._ids("popular", registry.SOURCE[registry.POPULAR_SOURCE].pointer, pointers, segment, limit, depth,
+                         lambda version: self.store.popular_at(version, segment, depth))
+
+    def _ids(self, kind: str, pointer: str, pointers: dict[str, int] | None, what, limit: int, depth: int,
+             read) -> list[int]:
+        """The first ``limit`` titles of list ``what`` at ``pointer``'s version (in ``pointers``, default: current;
+        none published: empty): from the cache, or ``read(version)`` (``depth`` rows of ``anime_id``), cached."""
         version = (pointers if pointers is not None else self.pointers()).get(pointer)
         if version is None:
             return []
-        key = (pointer, version, segment)
-        hit = self._get("popular", key, limit)
+        key = (pointer, version, what)
+        hit = self._get(kind, key, limit)
         if hit is None:
-            depth = max(limit, 200)
-            rows = self.store.popular_at(version, segment, depth)
+            rows = read(version)
             hit = (np.fromiter((r["anime_id"] for r in rows), dtype=np.int64, count=len(rows)),)
             self._put(key, depth, *hit)
         return hit[0][:limit].tolist()

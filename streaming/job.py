@@ -112,17 +112,11 @@ def keep(source: str = "e") -> str:
 KEEP = keep()
 
 
-def source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
-    """The topics as one table. A job restored from a checkpoint reads on from the checkpoint's
-    offsets; a plan with no checkpoint of its own reads each topic from the start (``earliest-offset``),
-    so its aggregates are rebuilt from the log rather than begun at zero."""
-    topics = ";".join(t.name for t in registry.TOPICS)
+def _kafka_table(name: str, columns: str, topics: str, settings: Settings, startup: str) -> str:
+    """A JSON Kafka table read by the job's consumer group (``columns``: its schema, computed columns included)."""
     return f"""
-    CREATE TEMPORARY TABLE kafka_events (
-        event_id STRING, kind STRING, user_id INT, anime_id INT, `timestamp` BIGINT, rating INT,
-        genres ARRAY<STRING>,
-        ts AS TO_TIMESTAMP_LTZ(`timestamp`, 3),
-        pt AS PROCTIME()
+    CREATE TEMPORARY TABLE {name} (
+        {columns}
     ) WITH (
         'connector' = 'kafka', 'topic' = '{topics}',
         'properties.bootstrap.servers' = '{settings.kafka.bootstrap_servers}',
@@ -131,6 +125,22 @@ def source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
         'scan.startup.mode' = '{startup}',
         'format' = 'json', 'json.ignore-parse-errors' = 'true', 'json.fail-on-missing-field' = 'false'
     )"""
+
+
+EVENT_COLUMNS = """event_id STRING, kind STRING, user_id INT, anime_id INT, `timestamp` BIGINT, rating INT,
+        genres ARRAY<STRING>,
+        ts AS TO_TIMESTAMP_LTZ(`timestamp`, 3),
+        pt AS PROCTIME()"""
+SERVED_COLUMNS = """request_id STRING, user_id INT, surface STRING, experiment_id STRING, variant STRING,
+        items ARRAY<ROW<anime_id INT, `position` INT>>, `timestamp` BIGINT,
+        pt AS PROCTIME()"""
+
+
+def source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
+    """The topics as one table. A job restored from a checkpoint reads on from the checkpoint's
+    offsets; a plan with no checkpoint of its own reads each topic from the start (``earliest-offset``),
+    so its aggregates are rebuilt from the log rather than begun at zero."""
+    return _kafka_table("kafka_events", EVENT_COLUMNS, ";".join(t.name for t in registry.TOPICS), settings, startup)
 
 
 # Only well-formed events go on: a record someone produced to the topics without the API's validation
@@ -148,19 +158,7 @@ DEDUP = f"""SELECT event_id, kind, user_id, anime_id, `timestamp` AS ts_ms, rati
 
 def served_source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
     """The lists the API served (``served_lists``), read like the events."""
-    return f"""
-    CREATE TEMPORARY TABLE kafka_served (
-        request_id STRING, user_id INT, surface STRING, experiment_id STRING, variant STRING,
-        items ARRAY<ROW<anime_id INT, `position` INT>>, `timestamp` BIGINT,
-        pt AS PROCTIME()
-    ) WITH (
-        'connector' = 'kafka', 'topic' = '{registry.SERVED_LISTS.name}',
-        'properties.bootstrap.servers' = '{settings.kafka.bootstrap_servers}',
-        'properties.group.id' = '{registry.STREAMING_GROUP}',
-        'properties.partition.discovery.interval.ms' = '30000', 'properties.auto.offset.reset' = 'earliest',
-        'scan.startup.mode' = '{startup}',
-        'format' = 'json', 'json.ignore-parse-errors' = 'true', 'json.fail-on-missing-field' = 'false'
-    )"""
+    return _kafka_table("kafka_served", SERVED_COLUMNS, registry.SERVED_LISTS.name, settings, startup)
 
 
 # Each served list once (keep-first on request_id), one row per title shown, with its position and the
@@ -276,10 +274,11 @@ def _sink(settings: Settings, name: str):
     keys = get_gateway().new_array(jvm.int, len(spec.key))
     for i, field in enumerate(spec.key_fields()):
         keys[i] = field
-    host_list = ",".join(settings.cassandra.contact_points)
-    return jvm.animerec.flink.UpsertSink(host_list, settings.cassandra.port, sink_cql(name, settings.cassandra.keyspace),
-                                         sink_delete_cql(name, settings.cassandra.keyspace), keys, spec.partition, settings.flink.sink_batch_rows,
-                                         settings.flink.sink_in_flight, settings.flink.sink_flush_ms)
+    host_list, keyspace = ",".join(settings.cassandra.contact_points), settings.cassandra.keyspace
+    return jvm.animerec.flink.UpsertSink(host_list, settings.cassandra.port, sink_cql(name, keyspace),
+                                         sink_delete_cql(name, keyspace), keys, spec.partition,
+                                         settings.flink.sink_batch_rows, settings.flink.sink_in_flight,
+                                         settings.flink.sink_flush_ms)
 
 
 def build(t_env, settings: Settings, startup: str = "group-offsets") -> None:

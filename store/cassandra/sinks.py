@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config.registry import GENRE_ACTIVITY_COLUMNS, Tables
+from config.registry import (EXPERIMENT_ATTRIBUTED_COUNTERS, EXPERIMENT_SERVED_COUNTERS, GENRE_ACTIVITY_COLUMNS,
+                             Tables)
 from store.cassandra.schema import table_names
 from store.interfaces import EventStore, FeatureStore
 
@@ -29,16 +30,20 @@ class SinkSpec:
 
 TITLE_COLUMNS = ("anime_id", *FeatureStore.TITLE_COLUMNS)
 EXPERIMENT_KEY = ("experiment_id", "variant", "bucket")
-ATTRIBUTED = ("clicks", "lists_clicked", "clicks_at_5", "clicks_at_10", "rr_sum", "views", "ratings")
 USER_COLUMNS = ("user_id", *FeatureStore.USER_COLUMNS, *EventStore.RECENT_COLUMNS)
 
 
 def _insert(table: str, columns: tuple[str, ...], key: tuple[str, ...], partition: int = 1,
-            using_timestamp: bool = False) -> SinkSpec:
+            using_timestamp: bool = False, zero_on_delete: bool = False) -> SinkSpec:
+    """An upsert of ``columns``; ``zero_on_delete``: a DELETE row sets its non-key columns to 0 (the row and
+    the columns other sinks write stay)."""
     names = [c for c in columns if c != "write_us"]
     cql = (f"INSERT INTO {{{table}}} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
            + (" USING TIMESTAMP ?" if using_timestamp else ""))
-    return SinkSpec(cql, columns, key, partition)
+    zeroed = ", ".join(f"{c} = 0" for c in names if c not in key)
+    on_delete = (f"UPDATE {{{table}}} SET {zeroed} WHERE {' AND '.join(f'{k} = ?' for k in key)}"
+                 if zero_on_delete else None)
+    return SinkSpec(cql, columns, key, partition, on_delete)
 
 SINKS: dict[str, SinkSpec] = {
     # Every event once, by id.
@@ -55,16 +60,13 @@ SINKS: dict[str, SinkSpec] = {
     # Per user, one row: all-time counts, decayed genre affinity, session activity, newest events.
     "user_features": _insert(Tables.USER_FEATURES, USER_COLUMNS, ("user_id",)),
     # Per experiment, variant and hour bucket: three aggregates fill different columns of one row.
-    "experiment_served": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + ("impressions", "items_shown"),
+    "experiment_served": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + EXPERIMENT_SERVED_COUNTERS,
                                  EXPERIMENT_KEY),
     "experiment_coverage": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + ("titles_shown",), EXPERIMENT_KEY),
     # An event moves to a later list when one pairs with it (last touch): a group can lose its last event, and
     # its counts then go back to zero (the row keeps the other aggregates' columns).
-    "experiment_attributed": SinkSpec(
-        _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + ATTRIBUTED, EXPERIMENT_KEY).cql, EXPERIMENT_KEY + ATTRIBUTED,
-        EXPERIMENT_KEY, on_delete=f"UPDATE {{{Tables.EXPERIMENT_METRICS}}} SET "
-                                  + ", ".join(f"{c} = {'0.0' if c == 'rr_sum' else '0'}" for c in ATTRIBUTED)
-                                  + " WHERE " + " AND ".join(f"{k} = ?" for k in EXPERIMENT_KEY)),
+    "experiment_attributed": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + EXPERIMENT_ATTRIBUTED_COUNTERS,
+                                     EXPERIMENT_KEY, zero_on_delete=True),
     # Per UTC day and genre, one row: the day's clicks, views and ratings of the genre's titles.
     "genre_activity": _insert(Tables.GENRE_ACTIVITY, ("day", "genre", *GENRE_ACTIVITY_COLUMNS), ("day", "genre")),
 }

@@ -84,3 +84,10 @@ def http(admin_key):
     with requests.Session() as session:
         session.headers["X-API-Key"] = admin_key
         yield session
+
+
+def stop_running_experiments(api_url: str, headers: dict) -> None:
+    """Stop whatever experiment runs (one per surface), so a test can start its own."""
+    for experiment in requests.get(f"{api_url}/experiments", headers=headers, timeout=30).json()["experiments"]:
+        if experiment["state"] == "running":
+            requests.post(f"{api_url}/experiments/{experiment['experiment_id']}/stop", headers=headers, timeout=30)

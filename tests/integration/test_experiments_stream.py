@@ -16,7 +16,7 @@ from benchmarks import simulate_experiment as simulation
 from config.registry import EXPERIMENT_COUNTERS
 from experiments.stats import totals
 from ingest.frames import read_ratings
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import stop_running_experiments, wait_for
 
 RUN = random.randrange(1, 10_000)
 NOT_SHOWN = (1, 5, 6, 7, 8, 15, 16, 17, 18, 19, 20, 21, 22)   # catalog titles; the first not in a user's list
@@ -26,15 +26,9 @@ SPEC = {"name": f"integration {RUN}: full pipeline vs popularity only",
                      {"name": "popular", "share": 0.5, "ranker": False, "sources": ["popular"]}]}
 
 
-def _stop_running(api_url: str, headers: dict) -> None:
-    for experiment in requests.get(f"{api_url}/experiments", headers=headers, timeout=30).json()["experiments"]:
-        if experiment["state"] == "running":
-            requests.post(f"{api_url}/experiments/{experiment['experiment_id']}/stop", headers=headers, timeout=30)
-
-
 def test_the_stream_counts_what_viewers_did_with_each_variants_lists(api_url, admin_key, store):
     headers = {"X-API-Key": admin_key}
-    _stop_running(api_url, headers)
+    stop_running_experiments(api_url, headers)
     # A list served to the first user before the experiment: the clicks below come later and must count for
     # the latest list served before them (the experiment's), not for this one.
     earlier = requests.get(f"{api_url}/recommends/{USERS[0]}?k=10", headers=headers, timeout=30)
@@ -101,7 +95,7 @@ def test_a_small_simulation_is_counted_exactly_as_it_played(api_url, admin_key, 
     rng = np.random.default_rng(RUN)
     people = simulation.viewers(read_ratings(settings.ratings_csv), 20, rng, offset=500_000_000 + RUN * 100_000)
     simulation.post_events(api_url, headers, people.known)
-    _stop_running(api_url, headers)
+    stop_running_experiments(api_url, headers)
     made = requests.post(f"{api_url}/experiments", json={**simulation.SPEC, "name": f"simulation {RUN}"},
                          headers=headers, timeout=30)
     assert made.status_code == 201, made.text

@@ -18,6 +18,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from config.settings import PROJECT_ROOT
+from tests.integration.conftest import stop_running_experiments
 
 SCREENSHOTS = PROJECT_ROOT / "run" / "screenshots"
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -207,9 +208,7 @@ def test_the_dashboard_shows_an_experiments_variants_and_ctr_by_hour(browser, ap
     """The section reads the results route; the counts are written to the store here (how the stream writes them
     is test_experiments_stream's part), so what the page must show is known exactly."""
     headers = {"X-API-Key": admin_key}
-    for running in requests.get(f"{api_url}/experiments", headers=headers, timeout=30).json()["experiments"]:
-        if running["state"] == "running":
-            requests.post(f"{api_url}/experiments/{running['experiment_id']}/stop", headers=headers, timeout=30)
+    stop_running_experiments(api_url, headers)
     spec = {"name": f"dashboard {uuid.uuid4().hex[:6]}",
             "variants": [{"name": "full", "share": 0.5}, {"name": "popular", "share": 0.5, "ranker": False}]}
     made = requests.post(f"{api_url}/experiments", json=spec, headers=headers, timeout=30)
