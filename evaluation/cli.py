@@ -10,9 +10,9 @@ from typing import Any
 
 
 from config import Settings, load_settings
-from evaluation.data import (Split, load_anime, load_ratings, read_user_ids,
+from evaluation.data import (Split, cold_start_split, full_frame, load_anime, load_ratings, read_user_ids,
                              restrict_eval_users, restrict_to_catalog, split_interactions)
-from evaluation.harness import EvaluationConfig, global_mean_reference, pick_sample_user, run_all
+from evaluation.harness import EvaluationConfig, activity_counts, global_mean_reference, pick_sample_user, run_all
 from evaluation.models import MODELS, Recommender, resolve_model
 from evaluation.models.pipeline import Pipeline
 from evaluation import time_split
@@ -66,6 +66,10 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser.add_argument("--liked-threshold", type=int, default=8, help="held-out score counted as 'liked'")
     parser.add_argument("--no-tune", action="store_true", help="skip validation grid searches, use defaults")
     parser.add_argument("--tuning-users", type=_positive_int, default=1500, help="validation users per tuning fit")
+    parser.add_argument("--cold-start-users", type=int, default=200,
+                        help="users per cold-start group (1, 2, 3, 4 titles kept, scored on the rest); 0 skips it")
+    parser.add_argument("--cold-start-models", default=None,
+                        help="comma list of the evaluated models also scored on cold start (default: all of them)")
     parser.add_argument("--no-time-split", action="store_true",
                         help="skip the ranker's time-split run with and without real-time features (Spark, minutes)")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -101,6 +105,7 @@ def dataset_summary(args: argparse.Namespace, split: Split, n_ratings: int, like
         "evaluated_users": int(len(split.eval_users)),
         "evaluated_users_with_liked_title": int(liked["user_index"].nunique()),
         "unscored_share_of_train": float((split.train.ratings.data == -1).mean()),
+        **{f"evaluated_users_with_{label.replace(' ', '_')}": n for label, n in activity_counts(split).items()},
     }
 
 
@@ -139,7 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("split: %d users, %d catalog titles, %d evaluated users", split.train.n_users,
              split.train.n_items, len(split.eval_users))
     sample_user = pick_sample_user(split)
-    results = run_all(models, split, config, sample_user)
+    cold = (cold_start_split(full_frame(split), args.cold_start_users, seed=args.seed)
+            if args.cold_start_users > 0 else None)
+    cold_models = None if args.cold_start_models is None else [m.strip() for m in args.cold_start_models.split(",")]
+    results = run_all(models, split, config, sample_user, cold, cold_models)
     info = RunInfo(
         config={"ks": list(config.ks), "liked_threshold": config.liked_threshold, "holdout": config.holdout,
                 "min_user_items": config.min_user_items, "seed": config.seed, "tune": config.tune,

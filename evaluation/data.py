@@ -199,3 +199,45 @@ def restrict_eval_users(split: Split, user_ids: np.ndarray) -> Split:
     if missing:
         log.warning("%d requested evaluation user(s) have no held-out data and are skipped", missing)
     return Split(split.train, split.test, split.eval_users[wanted])
+
+
+def full_frame(split: Split) -> pd.DataFrame:
+    """Every interaction of a split, train and held-out, as a ratings frame (user_id, anime_id, rating)."""
+    test = split.test
+    held = pd.DataFrame({"user_id": split.train.user_ids[test["user_index"].to_numpy()],
+                         "anime_id": test["anime_id"].to_numpy(), "rating": test["rating"].to_numpy()})
+    return pd.concat([split.train.to_frame(), held], ignore_index=True)
+
+
+@dataclass(frozen=True, eq=False)
+class ColdStart:
+    """A split for cold-start users: ``kept[i]`` titles of ``split.eval_users[i]`` are in train, the rest held out."""
+
+    split: Split
+    kept: np.ndarray
+
+
+def cold_start_split(frame: pd.DataFrame, per_group: int = 200, max_kept: int = 4, min_titles: int = 10,
+                     seed: int = 42) -> ColdStart:
+    """Users made cold on purpose: ``per_group`` users (of those with at least ``min_titles`` titles) keep
+    1, 2, ... ``max_kept`` random titles in train and are scored on all their others; every other user
+    keeps their whole history in train. One training matrix serves every group."""
+    frame = frame.sort_values(["user_id", "anime_id"], kind="stable").reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    sizes = frame.groupby("user_id").size()
+    eligible = sizes[sizes >= min_titles].index.to_numpy()
+    chosen = rng.choice(eligible, min(len(eligible), per_group * max_kept), replace=False)
+    keep_of = dict(zip(chosen.tolist(), np.arange(len(chosen)) % max_kept + 1))
+    keep = frame["user_id"].map(keep_of).fillna(0).to_numpy(np.int64)
+    order = np.lexsort((rng.random(len(frame)), frame["user_id"].to_numpy()))
+    _, starts, counts = np.unique(frame["user_id"].to_numpy(), return_index=True, return_counts=True)
+    rank_in_user = np.empty(len(frame), dtype=np.int64)
+    rank_in_user[order] = np.arange(len(frame)) - np.repeat(starts, counts)
+    held = (keep > 0) & (rank_in_user >= keep)
+    user_ids = np.unique(frame["user_id"].to_numpy())
+    item_ids = np.unique(frame.loc[~held, "anime_id"].to_numpy())
+    train = InteractionData.from_frame(frame[~held], user_ids, item_ids)
+    test = _index_test_rows(frame[held], user_ids, item_ids)
+    eval_users = np.unique(test["user_index"].to_numpy())
+    kept = np.array([keep_of[int(u)] for u in user_ids[eval_users]], dtype=np.int64)
+    return ColdStart(Split(train, test, eval_users), kept)

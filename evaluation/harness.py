@@ -12,12 +12,15 @@ import numpy as np
 import pandas as pd
 
 from evaluation import metrics
-from evaluation.data import Split, split_interactions
+from evaluation.data import ColdStart, Split, split_interactions
 from evaluation.models import Recommender
 
 log = logging.getLogger(__name__)
 
 TUNING_METRIC = "ndcg@10"
+# Users by how many titles they have (train and held out): (label, at least, below).
+ACTIVITY_BANDS = (("< 20 titles", 0, 20), ("20-100 titles", 20, 101), ("> 100 titles", 101, np.iinfo(np.int64).max))
+RARE_WATCHERS = 10   # a title fewer training users watched counts as rare (rare@K: share of such slots)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class ModelResult:
     tuning: list[dict[str, Any]] = field(default_factory=list)
     tuning_seconds: float = 0.0
     sample_recommendations: list[int] = field(default_factory=list)
+    chosen: dict[str, Any] = field(default_factory=dict)          # the constructor arguments it was built with
+    by_activity: dict[str, float] = field(default_factory=dict)   # NDCG@10 per ACTIVITY_BANDS label
+    cold_start: dict[str, float] = field(default_factory=dict)    # NDCG@10 per titles kept ("1".."4")
 
     @property
     def inference_ms_per_user(self) -> float:
@@ -83,7 +89,33 @@ def beyond_accuracy(recommended: np.ndarray, split: Split, ks: Sequence[int]) ->
     for k in ks:
         results[f"coverage@{k}"] = metrics.catalog_coverage(recommended, train.n_items, k)
         results[f"novelty@{k}"] = metrics.novelty(recommended, train.item_counts, train.n_users, k)
+        results[f"rare@{k}"] = metrics.rare_share(recommended, train.item_counts, RARE_WATCHERS, k)
     return results
+
+
+def per_user_ndcg(recommended: np.ndarray, users: np.ndarray, relevant: pd.DataFrame, k: int = 10) -> np.ndarray:
+    """NDCG@k of each user of ``users`` (NaN for a user without a relevant title)."""
+    n_relevant = relevant_counts(relevant, users)
+    hits = metrics.hit_matrix(recommended, users, relevant["user_index"].to_numpy(), relevant["item_index"].to_numpy())
+    scores = np.full(len(users), np.nan)
+    has = n_relevant > 0
+    scores[has] = metrics.ndcg_at_k(hits[has], n_relevant[has], k)
+    return scores
+
+
+def by_activity(recommended: np.ndarray, split: Split, k: int = 10) -> dict[str, float]:
+    """Mean NDCG@k of the evaluated users in each :data:`ACTIVITY_BANDS` band of their total titles."""
+    users = split.eval_users
+    titles = np.diff(split.train.ratings.indptr)[users] + relevant_counts(split.test, users)
+    ndcg = per_user_ndcg(recommended, users, split.test, min(k, recommended.shape[1]))
+    return {label: float(np.nanmean(ndcg[(titles >= low) & (titles < high)]))
+            for label, low, high in ACTIVITY_BANDS if ((titles >= low) & (titles < high)).any()}
+
+
+def activity_counts(split: Split) -> dict[str, int]:
+    users = split.eval_users
+    titles = np.diff(split.train.ratings.indptr)[users] + relevant_counts(split.test, users)
+    return {label: int(((titles >= low) & (titles < high)).sum()) for label, low, high in ACTIVITY_BANDS}
 
 
 def rating_errors(model: Recommender, split: Split, users: np.ndarray) -> dict[str, float] | None:
@@ -182,7 +214,19 @@ def evaluate_model(name: str, model_cls: type[Recommender], split: Split, config
         tuning=trials,
         tuning_seconds=tuning_seconds if trials else 0.0,
         sample_recommendations=_sample_row(recommended, users, split, sample_user),
+        chosen=params,
+        by_activity=by_activity(recommended, split),
     )
+
+
+def cold_start(result: ModelResult, model_cls: type[Recommender], cold: ColdStart, config: EvaluationConfig,
+               k: int = 10) -> dict[str, float]:
+    """Fit the model as evaluated (its chosen arguments) on the cold-start split; mean NDCG@k per titles kept."""
+    model = model_cls(seed=config.seed, **result.chosen).fit(cold.split.train)
+    users = cold.split.eval_users
+    recommended = np.asarray(model.recommend(users, k), dtype=np.int64)
+    ndcg = per_user_ndcg(recommended, users, cold.split.test, k)
+    return {str(kept): float(np.nanmean(ndcg[cold.kept == kept])) for kept in np.unique(cold.kept)}
 
 
 def _sample_row(recommended: np.ndarray, users: np.ndarray, split: Split, sample_user: int | None) -> list[int]:
@@ -201,14 +245,19 @@ def pick_sample_user(split: Split) -> int | None:
 
 
 def run_all(models: dict[str, type[Recommender]], split: Split, config: EvaluationConfig,
-            sample_user: int | None = None) -> list[ModelResult]:
-    """Evaluate every model in turn; ``sample_user``'s lists are kept for the report."""
+            sample_user: int | None = None, cold: ColdStart | None = None,
+            cold_models: Sequence[str] | None = None) -> list[ModelResult]:
+    """Evaluate every model in turn; ``sample_user``'s lists are kept for the report. With ``cold``, the
+    models named in ``cold_models`` (default: all) are also fitted and scored on that cold-start split."""
     results = []
     for name, model_cls in models.items():
         log.info("evaluating %s", name)
         result = evaluate_model(name, model_cls, split, config, sample_user)
         log.info("  %s: ndcg@10 %.4f, fit %.1fs, recommend %.1fs", name, result.metrics.get("ndcg@10", float("nan")),
                  result.train_seconds, result.inference_seconds)
+        if cold is not None and (cold_models is None or name in cold_models):
+            result.cold_start = cold_start(result, model_cls, cold, config)
+            log.info("  %s cold start: %s", name, {k: round(v, 4) for k, v in result.cold_start.items()})
         results.append(result)
     return results
 

@@ -97,6 +97,13 @@ def novelty(recommended: np.ndarray, item_counts: np.ndarray, n_users: int, k: i
     return float(np.mean(-np.log2(popularity)))
 
 
+def rare_share(recommended: np.ndarray, item_counts: np.ndarray, below: int, k: int) -> float:
+    """Share of filled top-K slots holding a title fewer than ``below`` training users watched."""
+    top = recommended[:, :k]
+    shown = top[top != EMPTY_SLOT]
+    return float(np.mean(item_counts[shown] < below)) if len(shown) else float("nan")
+
+
 def rmse(predicted: np.ndarray, actual: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(predicted) - np.asarray(actual)) ** 2)))
 

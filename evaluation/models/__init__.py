@@ -22,17 +22,21 @@ from evaluation.models.base import Recommender, ScoringRecommender, top_k_indice
 from evaluation.models.biased_mf import BiasedMF
 from evaluation.models.ease import EASE
 from evaluation.models.item_knn import ItemKNN
+from evaluation.models.neural_cf import NeuralCF
 from evaluation.models.nmf import NMFGroup, NMFWeighted
 from evaluation.models.pipeline import Pipeline
 from evaluation.models.popularity import Popularity
+from evaluation.models.user_knn import UserKNN
 
 BASELINES: dict[str, type[Recommender]] = {
     "popularity": Popularity,
     "nmf-group": NMFGroup,
     "nmf-weighted": NMFWeighted,
     "item-knn": ItemKNN,
+    "user-knn": UserKNN,
     "als": ImplicitALS,
     "ease": EASE,
+    "neural-cf": NeuralCF,
     "biased-mf": BiasedMF,
 }
 # The platform's own recall merge + TF ranker, by the serving code (builds recall with Spark).

@@ -44,6 +44,9 @@ def test_module_entry_point_writes_metrics_report_and_plots(kaggle_files, tmp_pa
     assert len(pngs) >= 3 and all(p.read_bytes()[:8] == PNG_MAGIC for p in pngs)
     report = (out / "report.md").read_text()
     assert "ease" in report and "accuracy.png" in report and 'Title "' in report  # names unescaped
+    assert ease["by_activity"] and "## NDCG@10 by user activity" in report
+    rmse = payload["models"]["biased-mf"]["rating"]["rmse"]
+    assert "## Why `biased-mf` ranks badly" in report and f"RMSE {rmse:.3f}" in report
     assert "NDCG" in capsys.readouterr().out
 
 

@@ -127,3 +127,30 @@ def test_restrict_eval_users_keeps_only_requested_ids():
     wanted = split.train.user_ids[split.eval_users[:3]]
     restricted = restrict_eval_users(split, np.append(wanted, 10_000))
     assert split.train.user_ids[restricted.eval_users].tolist() == wanted.tolist()
+
+
+def test_cold_start_split_keeps_one_to_four_titles_of_chosen_users_and_holds_out_the_rest():
+    from evaluation.data import cold_start_split
+    frame = clustered_interactions(n_users=60, seed=3)
+    cold = cold_start_split(frame, per_group=5, min_titles=6, seed=1)
+    train, test = cold.split.train, cold.split.test
+    assert sorted(np.bincount(cold.kept)[1:].tolist()) == [5, 5, 5, 5]
+    sizes = frame.groupby("user_id").size()
+    for user_index, kept in zip(cold.split.eval_users, cold.kept):
+        user_id = int(train.user_ids[user_index])
+        held = test[test["user_index"] == user_index]
+        assert train.ratings[user_index].nnz == kept and kept + len(held) == sizes[user_id]
+        assert not set(held["anime_id"]) & set(train.item_ids[train.ratings[user_index].indices])
+    others = np.setdiff1d(np.arange(train.n_users), cold.split.eval_users)
+    assert all(train.ratings[u].nnz == sizes[int(train.user_ids[u])] for u in others)
+    again = cold_start_split(frame, per_group=5, min_titles=6, seed=1)
+    assert (again.split.eval_users == cold.split.eval_users).all() and again.split.test.equals(test)
+
+
+def test_full_frame_gives_back_every_interaction_of_a_split():
+    from evaluation.data import full_frame
+    frame = clustered_interactions(n_users=30, seed=4)
+    back = full_frame(split_interactions(frame, 0.2, 5, seed=0))
+    key = ["user_id", "anime_id"]
+    assert back.sort_values(key).reset_index(drop=True)[key + ["rating"]].astype("int64").equals(
+        frame.sort_values(key).reset_index(drop=True)[key + ["rating"]].astype("int64"))

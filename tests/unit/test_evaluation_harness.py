@@ -1,6 +1,8 @@
 """The harness: contract checks, scoring of a known ranking, tuning, rating errors."""
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from evaluation.data import InteractionData, Split, split_interactions
 from evaluation.harness import (EvaluationConfig, check_recommendations, evaluate_model, global_mean_reference,
@@ -112,3 +114,42 @@ def test_validation_split_never_sees_the_test_holdout(split):
     inner_test = set(zip(validation.train.user_ids[validation.test["user_index"]], validation.test["anime_id"]))
     assert inner_train | inner_test == outer_train and not inner_train & inner_test
     assert len(validation.eval_users) == 10
+
+
+def test_ndcg_by_activity_splits_users_by_their_total_titles():
+    from evaluation.harness import activity_counts, by_activity
+    # user 0: 25 titles (20 train + 5 held out), user 1: 8 titles (6 + 2)
+    rows = [(0, i) for i in range(20)] + [(1, i) for i in range(6)]
+    ratings = sp.csr_matrix((np.ones(len(rows)), tuple(zip(*rows))), shape=(2, 40))
+    train = InteractionData(ratings, np.array([1, 2]), np.arange(40))
+    test = pd.DataFrame({"user_index": [0] * 5 + [1] * 2, "anime_id": list(range(20, 25)) + [30, 31],
+                         "item_index": list(range(20, 25)) + [30, 31], "rating": 8})
+    split = Split(train, test, np.array([0, 1]))
+    recommended = np.array([[20, 21, 22, 23, 24, 25, 26, 27, 28, 29],      # perfect
+                            [26, 30, 27, 28, 29, 32, 33, 34, 35, 36]])     # one hit at rank 2
+    result = by_activity(recommended, split)
+    assert result["20-100 titles"] == pytest.approx(1.0)
+    ideal = 1 + 1 / np.log2(3)
+    assert result["< 20 titles"] == pytest.approx((1 / np.log2(3)) / ideal)
+    assert "> 100 titles" not in result
+    assert activity_counts(split) == {"< 20 titles": 1, "20-100 titles": 1, "> 100 titles": 0}
+
+
+def test_cold_start_fits_the_model_with_its_chosen_arguments_and_scores_each_group(split):
+    from evaluation.data import cold_start_split, full_frame
+    from evaluation.harness import cold_start
+    config = EvaluationConfig(ks=(5,), tune=False)
+    result = evaluate_model("item-knn", ItemKNN, split, config)
+    cold = cold_start_split(full_frame(split), per_group=4, min_titles=6, seed=0)
+    scores = cold_start(result, ItemKNN, cold, config)
+    assert sorted(scores) == ["1", "2", "3", "4"] and all(0.0 <= v <= 1.0 for v in scores.values())
+    seen = []
+
+    class Spy(ItemKNN):
+        def __init__(self, seed=42, **kwargs):
+            seen.append(kwargs)
+            super().__init__(seed, **kwargs)
+
+    result.chosen = {"n_neighbours": 3}
+    cold_start(result, Spy, cold, config)
+    assert seen == [{"n_neighbours": 3}]

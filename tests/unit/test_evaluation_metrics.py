@@ -102,3 +102,11 @@ def test_average_precision_and_ndcg_cap_the_ideal_at_k():
     np.testing.assert_allclose(metrics.average_precision_at_k(perfect_prefix, np.array([5]), 2), [1.0])
     np.testing.assert_allclose(metrics.ndcg_at_k(perfect_prefix, np.array([5]), 2), [1.0])
     np.testing.assert_allclose(metrics.recall_at_k(perfect_prefix, np.array([5]), 2), [0.4])
+
+
+def test_rare_share_counts_slots_of_titles_few_users_watched():
+    recommended = np.array([[0, 1, 2], [2, metrics.EMPTY_SLOT, 0]])
+    counts = np.array([50, 3, 9])
+    # filled slots: 0,1,2,2,0 -> titles 1 and 2 are below 10 watchers: 3 of 5 slots
+    assert metrics.rare_share(recommended, counts, 10, 3) == pytest.approx(0.6)
+    assert metrics.rare_share(recommended, counts, 5, 3) == pytest.approx(0.2)

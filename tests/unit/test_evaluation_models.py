@@ -26,7 +26,9 @@ def train() -> InteractionData:
 
 # the defaults are tuned for thousands of users; these suit 80 users and 40 titles
 SMALL_DATA_PARAMS = {"als": {"factors": 8, "regularization": 0.5}, "nmf-weighted": {"n_components": 4},
-                     "nmf-group": {"n_components": 4}}
+                     "nmf-group": {"n_components": 4},
+                     "neural-cf": {"factors": 8, "layers": (16, 8), "negatives": 4, "epochs": 30, "fit_batch": 256},
+                     "user-knn": {"n_neighbours": 10}}
 
 
 def _fit(name: str, train: InteractionData) -> Recommender:
@@ -45,7 +47,7 @@ def test_recommends_k_distinct_unseen_titles(name, train):
     assert not seen[users[:, None], recommended].any()
 
 
-@pytest.mark.parametrize("name", ["als", "ease", "item-knn", "nmf-weighted", "nmf-group"])
+@pytest.mark.parametrize("name", ["als", "ease", "item-knn", "nmf-weighted", "nmf-group", "user-knn", "neural-cf"])
 def test_personalised_models_recommend_from_the_users_cluster(name, train):
     recommended = _fit(name, train).recommend(np.arange(train.n_users), 3)
     cluster_of_item = (train.item_ids[recommended] - 100) // ITEMS_PER_CLUSTER
@@ -156,3 +158,16 @@ def test_register_model_adds_and_guards_names():
             register_model("test-only-popularity")(Popularity)
     finally:
         del MODELS["test-only-popularity"]
+
+
+def test_user_knn_scores_are_neighbour_similarities_of_those_who_watched():
+    # users 0 and 1 share titles 0-1; user 2 shares only title 2 with user 0
+    watched = np.array([[1, 1, 1, 0, 0], [1, 1, 0, 1, 0], [0, 0, 1, 0, 1]], dtype=np.float32)
+    train = InteractionData(sp.csr_matrix(watched), np.arange(1, 4), np.arange(10, 15))
+    model = MODELS["user-knn"](n_neighbours=2, shrinkage=0.0).fit(train)
+    scores = model.score_users(np.array([0]))[0]
+    sim_1, sim_2 = 2 / np.sqrt(3 * 3), 1 / np.sqrt(3 * 2)
+    assert scores[3] == pytest.approx(sim_1) and scores[4] == pytest.approx(sim_2)
+    assert model.recommend(np.array([0]), 2).tolist() == [[3, 4]]
+    # with one neighbour only the closest user votes
+    assert MODELS["user-knn"](n_neighbours=1, shrinkage=0.0).fit(train).score_users(np.array([0]))[0][4] == 0.0
