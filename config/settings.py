@@ -213,9 +213,15 @@ class SearchSettings(Section):
 class RankerSettings(Section):
     sources: Annotated[list[str], NoDecode] = Field(list(registry.USER_SOURCES),
                                                    description="recall sources built for training")
-    max_users: int = Field(2500, ge=10)
-    epochs: int = Field(6, ge=1)
+    max_users: int = Field(2000, ge=10, description="training users sampled (their candidate lists are the examples)")
+    epochs: int = Field(30, ge=1)
     seed: int = 42
+    split: Literal["random", "time"] = Field(
+        "random", description="random: per user, 20 % of titles are labels and recall is built on the rest, as the "
+                              "evaluation harness splits (what is served is what is measured); time: recall before "
+                              "T1, labels after it (the real-time features' ablation, evaluation/time_split.py)")
+    loss: Literal["listwise", "pointwise"] = Field(
+        "listwise", description="listwise: softmax cross-entropy over each user's candidate list; pointwise: BCE per row")
 
     _split = field_validator("sources", mode="before")(lambda cls, v: _split_list(v))
 

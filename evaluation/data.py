@@ -25,6 +25,8 @@ import scipy.sparse as sp
 # (ratings -1 or 1..10, last duplicate wins, bad rows dropped and logged).
 from ingest.frames import read_anime as load_anime  # noqa: F401  (the harness's names)
 from ingest.frames import read_ratings as load_ratings  # noqa: F401
+# The per-user hold-out is ranker training's own (training.splits): one procedure for both.
+from training.splits import holdout_counts, holdout_mask, shuffled_rank_in_user  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -142,30 +144,6 @@ class Split:
         return self.test[self.test["rating"] >= min_score]
 
 
-def holdout_counts(n_items: np.ndarray, holdout: float, min_user_items: int) -> np.ndarray:
-    """Held-out titles per user: round(holdout * n), at least 1, at most n - 1; 0 below the minimum."""
-    counts = np.floor(holdout * n_items + 0.5).astype(np.int64)
-    counts = np.clip(counts, 1, np.maximum(n_items - 1, 0))
-    counts[n_items < max(min_user_items, 2)] = 0
-    return counts
-
-
-def holdout_mask(frame: pd.DataFrame, holdout: float, min_user_items: int, seed: int) -> np.ndarray:
-    """Boolean mask over ``frame`` rows (sorted by user, anime) selecting the held-out ones.
-
-    Each user's titles are shuffled with one seeded generator, so the split depends only on
-    the seed and the set of interactions, not on the row order of the input file.
-    """
-    users = frame["user_id"].to_numpy()
-    _, starts, sizes = np.unique(users, return_index=True, return_counts=True)
-    per_row_holdout = np.repeat(holdout_counts(sizes, holdout, min_user_items), sizes)
-    random_keys = np.random.default_rng(seed).random(len(frame))
-    order = np.lexsort((random_keys, users))
-    rank_in_user = np.empty(len(frame), dtype=np.int64)
-    rank_in_user[order] = np.arange(len(frame)) - np.repeat(starts, sizes)
-    return rank_in_user < per_row_holdout
-
-
 def split_interactions(frame: pd.DataFrame, holdout: float = 0.2, min_user_items: int = 5,
                        seed: int = 42) -> Split:
     """Per-user random hold-out; users with fewer than ``min_user_items`` titles stay train-only."""
@@ -229,11 +207,7 @@ def cold_start_split(frame: pd.DataFrame, per_group: int = 200, max_kept: int = 
     chosen = rng.choice(eligible, min(len(eligible), per_group * max_kept), replace=False)
     keep_of = dict(zip(chosen.tolist(), np.arange(len(chosen)) % max_kept + 1))
     keep = frame["user_id"].map(keep_of).fillna(0).to_numpy(np.int64)
-    order = np.lexsort((rng.random(len(frame)), frame["user_id"].to_numpy()))
-    _, starts, counts = np.unique(frame["user_id"].to_numpy(), return_index=True, return_counts=True)
-    rank_in_user = np.empty(len(frame), dtype=np.int64)
-    rank_in_user[order] = np.arange(len(frame)) - np.repeat(starts, counts)
-    held = (keep > 0) & (rank_in_user >= keep)
+    held = (keep > 0) & (shuffled_rank_in_user(frame["user_id"].to_numpy(), rng) >= keep)
     user_ids = np.unique(frame["user_id"].to_numpy())
     item_ids = np.unique(frame.loc[~held, "anime_id"].to_numpy())
     train = InteractionData.from_frame(frame[~held], user_ids, item_ids)

@@ -20,7 +20,8 @@ from training.train import train
 
 def run(ratings: pd.DataFrame, catalog: pd.DataFrame, settings: Settings) -> dict:
     """The training run's data description and metrics (validation AUC, NDCG@10, the ablation)."""
-    result = train(ratings, catalog, settings, source_name="evaluation", register=False)
+    timed = settings.model_copy(update={"ranker": settings.ranker.model_copy(update={"split": "time"})})
+    result = train(ratings, catalog, timed, source_name="evaluation", register=False)
     return {"data": result["data"], "metrics": result["metrics"], "train_seconds": result["train_seconds"]}
 
 

@@ -1,18 +1,22 @@
 """Train the ranker on recall candidates and register a new version.
 
 1. The ratings are replayed (:mod:`ingest.replay`: the seeded synthetic clock) into a
-   timestamped stream of views, clicks and ratings, and split by time: titles watched before
-   T1 (70 % of the stream) build the recall lists (the configured sources, the batch jobs'
-   own code, in memory); titles watched in [T1, T2) are the training labels, those from T2
-   on (the last 15 %) the validation labels -- later than anything the model learned from.
+   timestamped stream of views, clicks and ratings, and split (``ranker.split``):
+   ``random`` (the default) as the evaluation harness splits: per user, 20 % of the titles are
+   labels (:mod:`training.splits`), the rest build the recall lists (the configured sources, the
+   batch jobs' own code, in memory), and a fifth of the users are kept for validation; ``time``:
+   titles watched before T1 (70 % of the stream) build the lists, titles watched in [T1, T2) are
+   the training labels, those from T2 on (the last 15 %) the validation labels.
 2. For sampled users, the serving pipeline (:class:`ranking.recommender.Recommender`) recalls
    candidates and builds their features exactly as at serving; the real-time title and user
-   features are those the streaming job would have held at T1 (training) or T2 (validation),
-   computed from the stream before that moment (:mod:`streaming.definitions`): no future leaks in.
+   features are those the streaming job would have held having seen only what recall saw (the
+   replay of the kept titles; on the time split, the stream before T1 for training and before T2
+   for validation), computed by :mod:`streaming.definitions`: no held-out event leaks in.
 3. Training refuses a feature that is constant in its training set (it cannot learn from it, and
    normalising it divides by ~0): vocabulary columns (a genre, type or source no candidate has)
    leave the schema; any other constant feature is an error naming it.
-4. A Keras model is fitted; validation measures AUC and NDCG@10 against the recall merge's own
+4. A Keras model is fitted (``ranker.loss``: listwise softmax cross-entropy over each user's
+   candidate list by default); validation measures AUC and NDCG@10 against the recall merge's own
    order, and ablations fit the same model without the real-time user columns, and without any
    real-time column.
 5. The model is saved with its feature schema (names, vocabularies) and normalisation.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -30,17 +35,20 @@ from batch.spark import spark_session
 from config import Settings
 from ingest.replay import Clock, genre_lookup, replay_events
 from ranking.catalog import Catalog
-from ranking.features import USER_REALTIME, FeatureSchema
-from ranking.model import Scorer, build_model
+from ranking.features import REALTIME, USER_REALTIME, FeatureSchema
+from ranking.model import Scorer, build_model, fit_listwise
 from ranking.realtime import FrozenFeatures
 from ranking.recommender import Recommender
 from ranking.registry import ModelRegistry
 from streaming.definitions import title_rows, user_rows
 from training.offline import build_offline_store
+from training.splits import holdout_mask
 
 log = logging.getLogger("animerec.training")
 TRAIN_FROM, VALIDATE_FROM = 0.70, 0.85   # quantiles of the replayed stream's time: T1, T2
 REPLAY_START_MS = 1_735_689_600_000      # the synthetic clock of training data starts 2025-01-01
+HOLDOUT, MIN_USER_TITLES, VALIDATION_USERS = 0.2, 5, 0.2   # the random split: the harness's own protocol
+RANDOM_SPLIT_REALTIME = tuple(n for n in REALTIME if n != "rt_user_session_events")
 
 
 class ConstantFeature(ValueError):
@@ -57,6 +65,21 @@ def time_split(ratings: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.DataFram
     cols = ["user_id", "anime_id", "rating"]
     return (timed[at < t1][cols].reset_index(drop=True), timed[(at >= t1) & (at < t2)][cols].reset_index(drop=True),
             timed[at >= t2][cols].reset_index(drop=True), t1, t2)
+
+
+def random_split(ratings: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(kept, training labels, validation labels): per user, :data:`HOLDOUT` of the titles held out as the
+    evaluation harness holds them out; the held-out titles of a :data:`VALIDATION_USERS` share of the users
+    are validation labels, the others' training labels."""
+    frame = ratings[["user_id", "anime_id", "rating"]].sort_values(["user_id", "anime_id"], kind="stable")
+    frame = frame.reset_index(drop=True)
+    held = holdout_mask(frame, HOLDOUT, MIN_USER_TITLES, seed)
+    users = np.unique(frame.loc[held, "user_id"].to_numpy())
+    validation = np.random.default_rng(seed).permutation(users)[:int(len(users) * VALIDATION_USERS)]
+    labels = frame[held]
+    for_validation = labels["user_id"].isin(validation)
+    return (frame[~held].reset_index(drop=True), labels[~for_validation].reset_index(drop=True),
+            labels[for_validation].reset_index(drop=True))
 
 
 def ndcg_at(order_relevance: np.ndarray, n_relevant: int, k: int = 10) -> float:
@@ -98,7 +121,8 @@ def narrowed_schema(schema: FeatureSchema, x: np.ndarray) -> tuple[FeatureSchema
 
 
 def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels: pd.DataFrame,
-               train_features: FrozenFeatures, val_features: FrozenFeatures, max_users: int, epochs: int, seed: int):
+               train_features: FrozenFeatures, val_features: FrozenFeatures, max_users: int, epochs: int, seed: int,
+               loss: str = "listwise", split: str = "random"):
     """Fit on candidates of sampled users; return (model, metrics). Features follow ``recommender.schema``,
     narrowed to the vocabularies the training candidates have."""
     rng = np.random.default_rng(seed)
@@ -127,10 +151,11 @@ def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels:
 
     def fitted(columns):
         model = build_model(len(columns), x_train[:, columns], seed=seed)
-        # Measured on the sample: plain (unweighted) pointwise BCE ranked better than class weights
-        # or a listwise softmax loss; small data still gets enough gradient steps.
-        model.fit(x_train[:, columns], y_train, epochs=epochs, batch_size=int(np.clip(len(y_train) // 200, 64, 1024)),
-                  verbose=0)
+        if loss == "listwise":   # docs/RESULTS.md: on lists built as served it beat pointwise BCE
+            fit_listwise(model, [x[:, columns] for x in xs], ys, epochs, seed=seed)
+        else:
+            model.fit(x_train[:, columns], y_train, epochs=epochs,
+                      batch_size=int(np.clip(len(y_train) // 200, 64, 1024)), verbose=0)
         scorer = Scorer(model)
         return model, [scorer(x[:, columns]) for x in xv]
 
@@ -139,7 +164,7 @@ def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels:
     _, titles_only = fitted(title_only)
     recall_order = [-np.arange(len(y), dtype=np.float32) for y in yv]
     y_val = np.concatenate(yv)
-    metrics = {"split": "time", "validation_users": len(xv), "training_users": len(xs),
+    metrics = {"split": split, "loss": loss, "validation_users": len(xv), "training_users": len(xs),
                "samples": int(len(y_train)), "positive_share": round(float(y_train.mean()), 4),
                "validation_auc": _auc(np.concatenate(val_scores), y_val),
                "validation_ndcg@10_ranker": mean_ndcg(val_scores, yv, n_relevant),
@@ -156,6 +181,12 @@ def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels:
 def training_stream(ratings: pd.DataFrame, seed: int) -> pd.DataFrame:
     """The ratings replayed on the training clock (seeded, from REPLAY_START_MS): what training learns from."""
     return replay_events(ratings, Clock(seed=seed, start_ms=REPLAY_START_MS))
+
+
+def write_recent(store, events: pd.DataFrame, per_user: int = 50) -> None:
+    """Each user's newest ``per_user`` events into ``store``: what the 'recent' source and context read."""
+    for event in events.groupby("user_id").tail(per_user).to_dict("records"):
+        store.write_event({**event, "rating": None if pd.isna(event["rating"]) else int(event["rating"])})
 
 
 def frozen_features(events: pd.DataFrame, at_ms: int, users, genres_of) -> FrozenFeatures:
@@ -178,7 +209,13 @@ def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings
     knobs = settings.ranker
     started = time.time()
     events = training_stream(ratings, knobs.seed)
-    kept, train_labels, val_labels, t1, t2 = time_split(ratings, events)
+    if knobs.split == "time":
+        kept, train_labels, val_labels, train_at, val_at = time_split(ratings, events)
+        seen = events[events["timestamp"] < train_at]
+    else:
+        kept, train_labels, val_labels = random_split(ratings, knobs.seed)
+        seen = events.merge(kept[["user_id", "anime_id"]], on=["user_id", "anime_id"])   # what recall sees
+        train_at = val_at = int(seen["timestamp"].max()) + 1
     own_spark = spark is None
     spark = spark or spark_session(settings)
     try:
@@ -187,17 +224,25 @@ def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings
     finally:
         if own_spark:
             spark.stop()
-    recent = events[(events["timestamp"] < t1) & events["user_id"].isin(train_labels["user_id"].unique())]
-    for event in recent.groupby("user_id").tail(50).to_dict("records"):  # what the 'recent' source reads
-        store.write_event({**event, "rating": None if pd.isna(event["rating"]) else int(event["rating"])})
+    # What the 'recent' source reads: on the time split the training users' stream before T1; on the random
+    # split every user's replayed kept titles, as the evaluated pipeline serves them (evaluation/models/pipeline).
+    write_recent(store, seen[seen["user_id"].isin(train_labels["user_id"].unique())] if knobs.split == "time" else seen)
     recommender = Recommender(store, Catalog.from_rows(catalog_frame.to_dict("records")))
+    stream = events
+    if knobs.split == "random":
+        # Every example is taken at one moment (the end of the kept stream), when nobody is in a session:
+        # the session column would be constant, so this split's ranker goes without it.
+        stream = seen
+        recommender.use_schema(replace(recommender.schema, realtime=RANDOM_SPLIT_REALTIME))
+    genres_of = genre_lookup(catalog_frame)
     model, metrics = fit_ranker(recommender, train_labels, val_labels,
-                                frozen_features(events, t1, train_labels["user_id"], genre_lookup(catalog_frame)),
-                                frozen_features(events, t2, val_labels["user_id"], genre_lookup(catalog_frame)),
-                                knobs.max_users, knobs.epochs, knobs.seed)
+                                frozen_features(stream, train_at, train_labels["user_id"], genres_of),
+                                frozen_features(stream, val_at, val_labels["user_id"], genres_of),
+                                knobs.max_users, knobs.epochs, knobs.seed, knobs.loss, knobs.split)
     result = {"data": {"source": source_name, "ratings": int(len(ratings)), "users": int(ratings.user_id.nunique()),
                        "recall_sources": list(knobs.sources), "events_replayed": int(len(events)),
-                       "split": {"train_from_ms": t1, "validate_from_ms": t2}},
+                       "split": {"kind": knobs.split, "train_features_at_ms": train_at,
+                                 "validation_features_at_ms": val_at}},
               "n_features": int(model.input_shape[-1]), "epochs": knobs.epochs, "seed": knobs.seed,
               "metrics": metrics, "recall_build_seconds": {k: round(v, 1) for k, v in timings.items()},
               "train_seconds": round(time.time() - started, 1)}

@@ -26,7 +26,7 @@ from ranking.catalog import Catalog
 from ranking.recommender import Recommender as Serving
 from ranking.registry import RankerVersion
 from training.offline import build_offline_store
-from training.train import frozen_features, train as train_ranker, training_stream
+from training.train import frozen_features, train as train_ranker, training_stream, write_recent
 
 
 class Pipeline(Recommender):
@@ -57,10 +57,11 @@ class Pipeline(Recommender):
             spark.stop()
         self.ranker_metrics = trained["metrics"]
         ranker = RankerVersion("in-memory", trained["model"], trained["schema"], {})
-        # Served as the stack would serve it: with the real-time features the stream holds once it has seen
-        # the training data (the training clock's replay of it), as of its end. Without them every user and
-        # title would look brand new to a ranker that learned from them.
+        # Served as the stack would serve it: with the real-time features and recent events the stream holds
+        # once it has seen the training data (the training clock's replay of it), as of its end, as the ranker
+        # was trained (training.train). Without them every user and title would look brand new to it.
         events = training_stream(ratings, settings.ranker.seed)
+        write_recent(store, events)
         realtime = frozen_features(events, int(events["timestamp"].max()) + 1, ratings["user_id"].unique(),
                                    genre_lookup(catalog_frame))
         self._serving = Serving(store, Catalog.from_rows(catalog_frame.to_dict("records")), ranker=ranker,

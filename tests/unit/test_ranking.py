@@ -286,3 +286,48 @@ def test_the_lite_scorer_scores_as_the_tensorflow_model_does():
         assert np.array_equal(np.argsort(-lite(x[:rows]), kind="stable"),
                               np.argsort(-reference(x[:rows]), kind="stable"))
     assert lite(x[:0]).shape == (0,)
+
+
+def test_softmax_list_loss_is_the_cross_entropy_over_each_lists_real_rows():
+    from ranking.model import softmax_list_loss
+    scores = np.array([[2.0, 1.0, 0.0, 50.0], [0.5, 0.5, 0.0, 0.0]], dtype=np.float32)
+    labels = np.array([[1.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+    mask = np.array([[True, True, True, False], [True, True, False, False]])
+    log_p = scores[0, :3] - np.log(np.exp(scores[0, :3]).sum())
+    expected = -(0.5 * log_p[0] + 0.5 * log_p[1])   # the padded row (score 50, label 1) and the list without a positive count for nothing
+    assert float(softmax_list_loss(labels, scores, mask)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_listwise_fit_learns_to_put_the_positive_first():
+    from ranking.model import fit_listwise
+    rng = np.random.default_rng(0)
+    lists, labels = [], []
+    for _ in range(64):
+        n = int(rng.integers(5, 12))
+        x = rng.normal(size=(n, 3)).astype(np.float32)
+        y = np.zeros(n, dtype=np.float32)
+        y[np.argmax(x[:, 1])] = 1.0     # the row with the largest second feature is the one clicked
+        lists.append(x)
+        labels.append(y)
+    model = build_model(3, np.concatenate(lists), seed=0)
+    history = fit_listwise(model, lists, labels, epochs=30, lists_per_batch=8, learning_rate=1e-2, seed=0)
+    assert history[-1] < history[0] / 2
+    top = [int(np.argmax(Scorer(model)(x))) == int(np.argmax(y)) for x, y in zip(lists, labels)]
+    assert np.mean(top) > 0.9
+
+
+def test_random_split_holds_out_a_fifth_of_each_users_titles_and_keeps_validation_users_apart():
+    from training.train import random_split
+    rng = np.random.default_rng(0)
+    ratings = pd.DataFrame([(u, a, int(rng.integers(1, 11))) for u in range(1, 101) for a in range(u % 7 + 3 + u % 30)],
+                           columns=["user_id", "anime_id", "rating"])
+    kept, train, val = random_split(ratings, seed=5)
+    together = pd.concat([kept, train, val]).sort_values(["user_id", "anime_id"]).reset_index(drop=True)
+    assert together.equals(ratings.sort_values(["user_id", "anime_id"]).reset_index(drop=True))
+    held = pd.concat([train, val]).groupby("user_id").size()
+    sizes = ratings.groupby("user_id").size()
+    assert (held == np.clip(np.floor(0.2 * sizes[held.index] + 0.5), 1, None)).all()
+    assert (sizes[sizes < 5].index.isin(held.index)).sum() == 0
+    assert not set(train["user_id"]) & set(val["user_id"]) and len(set(val["user_id"])) == int(0.2 * len(held))
+    again = random_split(ratings, seed=5)
+    assert again[1].equals(train) and again[2].equals(val)
