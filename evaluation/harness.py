@@ -103,19 +103,21 @@ def per_user_ndcg(recommended: np.ndarray, users: np.ndarray, relevant: pd.DataF
     return scores
 
 
-def by_activity(recommended: np.ndarray, split: Split, k: int = 10) -> dict[str, float]:
-    """Mean NDCG@k of the evaluated users in each :data:`ACTIVITY_BANDS` band of their total titles."""
+def activity_bands(split: Split) -> dict[str, np.ndarray]:
+    """Per :data:`ACTIVITY_BANDS` label, which evaluated users have that many titles (train and held out)."""
     users = split.eval_users
     titles = np.diff(split.train.ratings.indptr)[users] + relevant_counts(split.test, users)
-    ndcg = per_user_ndcg(recommended, users, split.test, min(k, recommended.shape[1]))
-    return {label: float(np.nanmean(ndcg[(titles >= low) & (titles < high)]))
-            for label, low, high in ACTIVITY_BANDS if ((titles >= low) & (titles < high)).any()}
+    return {label: (titles >= low) & (titles < high) for label, low, high in ACTIVITY_BANDS}
+
+
+def by_activity(recommended: np.ndarray, split: Split, k: int = 10) -> dict[str, float]:
+    """Mean NDCG@k of the evaluated users in each :data:`ACTIVITY_BANDS` band of their total titles."""
+    ndcg = per_user_ndcg(recommended, split.eval_users, split.test, min(k, recommended.shape[1]))
+    return {label: float(np.nanmean(ndcg[band])) for label, band in activity_bands(split).items() if band.any()}
 
 
 def activity_counts(split: Split) -> dict[str, int]:
-    users = split.eval_users
-    titles = np.diff(split.train.ratings.indptr)[users] + relevant_counts(split.test, users)
-    return {label: int(((titles >= low) & (titles < high)).sum()) for label, low, high in ACTIVITY_BANDS}
+    return {label: int(band.sum()) for label, band in activity_bands(split).items()}
 
 
 def rating_errors(model: Recommender, split: Split, users: np.ndarray) -> dict[str, float] | None:

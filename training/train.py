@@ -33,6 +33,7 @@ from sklearn.metrics import roc_auc_score
 
 from batch.spark import spark_session
 from config import Settings
+from config.registry import RECENT_EVENTS
 from ingest.replay import Clock, genre_lookup, replay_events
 from ranking.catalog import Catalog
 from ranking.features import REALTIME, USER_REALTIME, FeatureSchema
@@ -156,7 +157,7 @@ def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels:
 
     def fitted(columns):
         model = build_model(len(columns), x_train[:, columns], seed=seed)
-        if loss == "listwise":   # docs/RESULTS.md: on lists built as served it beat pointwise BCE
+        if loss == "listwise":   # the default, as in the design study of docs/RESULTS.md
             fit_listwise(model, [x[:, columns] for x in xs], ys, epochs, seed=seed)
         else:
             model.fit(x_train[:, columns], y_train, epochs=epochs,
@@ -188,9 +189,9 @@ def training_stream(ratings: pd.DataFrame, seed: int) -> pd.DataFrame:
     return replay_events(ratings, Clock(seed=seed, start_ms=REPLAY_START_MS))
 
 
-def write_recent(store, events: pd.DataFrame, per_user: int = 50) -> None:
-    """Each user's newest ``per_user`` events into ``store``: what the 'recent' source and context read."""
-    for event in events.groupby("user_id").tail(per_user).to_dict("records"):
+def write_recent(store, events: pd.DataFrame) -> None:
+    """Each user's newest events (as many as the stream keeps) into ``store``: what the 'recent' source reads."""
+    for event in events.groupby("user_id").tail(RECENT_EVENTS).to_dict("records"):
         store.write_event({**event, "rating": None if pd.isna(event["rating"]) else int(event["rating"])})
 
 
@@ -214,13 +215,18 @@ def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings
     knobs = settings.ranker
     started = time.time()
     events = training_stream(ratings, knobs.seed)
+    # What recall is built on, the labels, the moments the real-time features are taken at (from ``stream``), the
+    # events the 'recent' source reads, and the real-time columns the split can teach.
     if knobs.split == "time":
         kept, train_labels, val_labels, train_at, val_at = time_split(ratings, events)
         seen = events[events["timestamp"] < train_at]
+        recent, stream, realtime = seen[seen["user_id"].isin(train_labels["user_id"].unique())], events, REALTIME
     else:
         kept, train_labels, val_labels = random_split(ratings, knobs.seed)
         seen = events.merge(kept[["user_id", "anime_id"]], on=["user_id", "anime_id"])   # what recall sees
         train_at = val_at = int(seen["timestamp"].max()) + 1
+        # every user's replayed kept titles, as the evaluated pipeline serves them (evaluation/models/pipeline)
+        recent, stream, realtime = seen, seen, RANDOM_SPLIT_REALTIME
     own_spark = spark is None
     spark = spark or spark_session(settings)
     try:
@@ -229,15 +235,9 @@ def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings
     finally:
         if own_spark:
             spark.stop()
-    # What the 'recent' source reads: on the time split the training users' stream before T1; on the random
-    # split every user's replayed kept titles, as the evaluated pipeline serves them (evaluation/models/pipeline).
-    write_recent(store, seen[seen["user_id"].isin(train_labels["user_id"].unique())] if knobs.split == "time" else seen)
+    write_recent(store, recent)
     recommender = Recommender(store, Catalog.from_rows(catalog_frame.to_dict("records")))
-    stream = events
-    if knobs.split == "random":
-        # one moment for every example: see RANDOM_SPLIT_REALTIME
-        stream = seen
-        recommender.use_schema(replace(recommender.schema, realtime=RANDOM_SPLIT_REALTIME))
+    recommender.use_schema(replace(recommender.schema, realtime=realtime))
     genres_of = genre_lookup(catalog_frame)
     model, metrics = fit_ranker(recommender, train_labels, val_labels,
                                 frozen_features(stream, train_at, train_labels["user_id"], genres_of),

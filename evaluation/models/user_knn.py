@@ -23,9 +23,8 @@ class UserKNN(ScoringRecommender):
         self.shrinkage = shrinkage
 
     def _fit(self, train: InteractionData) -> None:
-        watched = train.watched
-        self._watched = watched.tocsr()
-        self._counts = np.asarray(watched.sum(axis=1)).ravel().astype(np.float32)
+        self._watched = train.watched
+        self._counts = np.diff(self._watched.indptr).astype(np.float32)
 
     def _neighbours(self, user_indices: np.ndarray) -> sp.csr_matrix:
         """(len(user_indices), n_users) similarities, each row cut to its ``n_neighbours`` largest."""
