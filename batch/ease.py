@@ -12,17 +12,21 @@ from batch.common import CANDIDATE_SCHEMA, load_ratings, publish_frame
 from batch.versions import Build
 from config import registry
 from recall import ease
-from recall.itemsim import watch_matrix
+from recall.itemsim import watch_matrix, weighted_matrix
 from recall.topk import ranks
 
 SOURCE = registry.source_built_by("ease").name
 
 
-def candidates(pairs: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Top-``k`` EASE candidates for every user in ``pairs`` (``user_id, anime_id``)."""
-    watched, users, item_ids = watch_matrix(pairs["user_id"], pairs["anime_id"])
+def candidates(pairs: pd.DataFrame, k: int, values: str | None = None, source: str = SOURCE) -> pd.DataFrame:
+    """Top-``k`` EASE candidates for every user in ``pairs`` (``user_id, anime_id``), as list ``source``;
+    ``values``: a column of ``pairs`` to fit on instead of the bare watch (1)."""
+    if values is None:
+        watched, users, item_ids = watch_matrix(pairs["user_id"], pairs["anime_id"])
+    else:
+        watched, users, item_ids = weighted_matrix(pairs["user_id"], pairs["anime_id"], pairs[values])
     kept, weights = ease.fit(watched)
-    parts = [pd.DataFrame({"user_id": users[rows].astype(np.int32), "source": SOURCE,
+    parts = [pd.DataFrame({"user_id": users[rows].astype(np.int32), "source": source,
                            "rank": ranks(rows), "anime_id": item_ids[cols].astype(np.int32),
                            "score": vals.astype(np.float64)})
              for rows, cols, vals in ease.top_candidates(watched, kept, weights, k)]

@@ -134,6 +134,8 @@ class Signal:
 
 
 SIGNALS = (Signal("cowatch", 1.0, "itemitem"), Signal("content", 0.7, "content"))
+# The signal the ranker measures a candidate's closeness to the user's history with (its history_sim features).
+HISTORY_SIGNAL = "cowatch"
 
 
 # --- Recall sources ---------------------------------------------------------------------------
@@ -181,6 +183,10 @@ RECALL_SOURCES = (
     RecallSource("popular", "popular", 0.1, job="popularity", reason="Popular with viewers right now"),
     RecallSource("als", "user", 1.0, job="als", reason="Viewers with your taste loved it"),
     RecallSource("ease", "user", 1.2, job="ease", reason="Fans of the titles you rated rate it highly"),
+    # EASE again, fitted on how much each viewer liked what they watched (recall.preference strengths) instead of
+    # the bare watch: a second opinion for the ranker (the design study's score-weighted EASE, docs/RESULTS.md).
+    RecallSource("ease_scored", "user", 0.6, job="ease_scored",
+                 reason="Fans who loved the titles you loved rate it highly"),
     RecallSource("itemitem", "user", 0.5, job="itemitem", reason="Watched by people who watched what you did"),
     RecallSource("content", "user", 0.2, job="content", reason="Its story is like titles you rated highly"),
     RecallSource("recent", "seed", 1.2, reason="Because you {verb} {title}"),
@@ -205,7 +211,7 @@ SIGNAL_WEIGHTS = {s.name: s.weight for s in SIGNALS}
 
 
 # --- Batch jobs (module batch.<name>), in the order a full run takes them ------------------------
-JOBS = ("popularity", "stats", "ease", "als", "itemitem", "content", "nmf", "embeddings")
+JOBS = ("popularity", "stats", "ease", "ease_scored", "als", "itemitem", "content", "nmf", "embeddings")
 
 # --- Experiments ------------------------------------------------------------------------------------
 # The lists an experiment can change (one running experiment each), and how the stream attributes what a

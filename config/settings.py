@@ -150,7 +150,8 @@ class SparkSettings(Section):
 
 class BatchSettings(Section):
     candidates_per_source: int = Field(300, ge=1, description="per user and source in user_candidates")
-    similar_per_item: int = Field(50, ge=1, description="per title and signal in similar_items")
+    similar_per_item: int = Field(100, ge=1, description="per title and signal in similar_items (the ranker's "
+                                                         "history similarity reads a title's list this deep)")
     scoring_neighbours: int = Field(100, ge=1, description="neighbours per title used to score users")
     popular_list_size: int = Field(300, ge=1, le=5000)
     popular_half_life_hours: float = Field(24.0, gt=0, description="recency decay of streamed events")
@@ -213,8 +214,10 @@ class SearchSettings(Section):
 class RankerSettings(Section):
     sources: Annotated[list[str], NoDecode] = Field(list(registry.USER_SOURCES),
                                                    description="recall sources built for training")
-    max_users: int = Field(2000, ge=10, description="training users sampled (their candidate lists are the examples)")
-    epochs: int = Field(30, ge=1)
+    max_users: int = Field(3000, ge=10, description="training users sampled (their candidate lists are the examples)")
+    epochs: int = Field(25, ge=1)
+    ensemble: int = Field(5, ge=1, le=20, description="rankers fitted from consecutive seeds, served as one model "
+                                                      "scoring their mean (the design study: +1 % NDCG@10 at 5)")
     seed: int = 42
     split: Literal["random", "time"] = Field(
         "random", description="random: per user, 20 % of titles are labels and recall is built on the rest, as the "

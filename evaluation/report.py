@@ -258,6 +258,15 @@ PROTOCOL = """\
 """
 
 
+def _measured_ranker_note(results: Sequence[ModelResult]) -> str:
+    """Which ranker configuration a platform pipeline row measured (a served version of that configuration shows
+    these figures in /admin/metrics)."""
+    named = [(r.name, r.params["ranker_configuration"]) for r in results if r.params.get("ranker_configuration")]
+    return "".join(f"\n\n`{name}` measured ranker configuration `{configuration}` (training.train.configuration_id: "
+                   f"ranker and batch knobs, candidate depth, feature layout); a served ranker version of this "
+                   f"configuration shows these figures in `/admin/metrics`." for name, configuration in named)
+
+
 def markdown_report(results: Sequence[ModelResult], info: RunInfo, plots: Sequence[Path],
                     names: dict[int, str]) -> str:
     ks = info.config["ks"]
@@ -270,7 +279,8 @@ def markdown_report(results: Sequence[ModelResult], info: RunInfo, plots: Sequen
         f"K = {', '.join(map(str, ks))}. Machine-readable results: `metrics.json`.",
         _dataset_section(info),
         "## Protocol\n\n" + PROTOCOL.format(**info.config),
-        f"## Headline (K = {headline_k})\n\n" + markdown_table(headline, bold_best=_metric_columns(headline)),
+        f"## Headline (K = {headline_k})\n\n" + markdown_table(headline, bold_best=_metric_columns(headline))
+        + _measured_ranker_note(results),
         "## All K\n\n" + markdown_table(ranking_rows(results, ks)),
         "## Rating prediction and cost\n\n" + markdown_table(cost_rows(results), digits=3) + "\n\n"
         + _reference_note(info),

@@ -1,5 +1,11 @@
 """Ranking features: one schema, one function that builds them, for training and serving alike.
 
+Per candidate: the title (catalog scalars, type, genres), the user's scale, user x title crosses, what
+recall knew of it (fused score, rank and raw score in each source), how close it is to the user's
+history (co-watch similarity to the titles they watched), the real-time title and user features, and
+each per-candidate column again standardised within the user's list (``z_``: where it stands among this
+user's candidates, which a row alone cannot say). The design study in docs/RESULTS.md chose these.
+
 A :class:`FeatureSchema` names every column and fixes the vocabularies (genres, types, recall
 sources) that decide the width of the input. It is saved with each ranker version and used at
 serving, so a catalog that gains a genre after training changes nothing the model sees: titles
@@ -7,7 +13,9 @@ keep the columns of the genres the model knows, and an unknown genre is simply n
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -18,6 +26,11 @@ from ranking.realtime import NEVER_HOURS, USER_VECTOR, VECTOR, activity_vector, 
 ITEM_SCALARS = ("item_members", "item_rating", "item_has_rating", "item_episodes")
 USER_SCALARS = ("user_titles", "user_mean_score", "user_score_spread", "user_unscored_share")
 CROSSES = ("cross_genre_match", "cross_episode_gap")
+# Co-watch similarity of the candidate to the user's titles: the largest, the mean of the five largest, and the
+# mean over all their titles (a title's neighbour lists hold its nearest titles only: the rest count as 0).
+HISTORY = ("history_sim_max", "history_sim_top5", "history_sim_mean")
+HISTORY_TOP = 5
+LAYOUT = 2      # the column layout build_features makes; a version saved with another cannot be served
 TITLE_REALTIME = tuple(f"rt_{name}" for name in VECTOR)
 USER_REALTIME = (*(f"rt_user_{name}" for name in USER_VECTOR), "rt_affinity_match")
 REALTIME = (*TITLE_REALTIME, *USER_REALTIME)
@@ -32,6 +45,7 @@ class FeatureSchema:
     types: tuple[str, ...] = TYPES
     sources: tuple[str, ...] = registry.SOURCE_NAMES
     realtime: tuple[str, ...] = REALTIME   # the real-time columns it has (of REALTIME, in that order)
+    history: bool = True                   # the HISTORY columns (False: no co-watch lists to measure them with)
 
     @classmethod
     def for_catalog(cls, catalog: Catalog) -> "FeatureSchema":
@@ -39,33 +53,68 @@ class FeatureSchema:
 
     @classmethod
     def from_dict(cls, data: dict) -> "FeatureSchema":
-        # versions saved before the per-user columns have the title ones only
-        realtime = tuple(data.get("realtime", TITLE_REALTIME))
+        if data.get("layout", 1) != LAYOUT:
+            raise ValueError(f"the ranker was saved with feature layout {data.get('layout', 1)}; this version builds "
+                             f"layout {LAYOUT}: train a new ranker")
+        realtime = tuple(data["realtime"])
         unknown = [n for n in realtime if n not in REALTIME]
         if unknown:
             raise ValueError(f"unknown real-time feature(s) in the saved schema: {', '.join(unknown)}")
         schema = cls(genres=tuple(data["genres"]), types=tuple(data["types"]), sources=tuple(data["sources"]),
-                     realtime=realtime)
-        if data.get("names") is not None and list(data["names"]) != schema.names:
+                     realtime=realtime, history=bool(data["history"]))
+        if list(data["names"]) != schema.names:
             raise ValueError("the saved feature names do not match the schema's vocabularies")
         return schema
 
     def to_dict(self) -> dict:
-        return {**{k: list(v) for k, v in asdict(self).items()}, "names": self.names}
+        return {**{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}, "names": self.names,
+                "layout": LAYOUT}
+
+    @property
+    def scored_sources(self) -> tuple[str, ...]:
+        """The sources whose raw scores are features: the per-user batch lists."""
+        return tuple(s for s in self.sources if s in registry.SOURCE and registry.SOURCE[s].kind == "user")
+
+    def source_columns(self, source: str) -> list[str]:
+        """Every column that exists because the schema has ``source`` (its rank, raw score and their z copies)."""
+        own = [self.rank_name(source), *([f"score_{source}"] if source in self.scored_sources else [])]
+        return [*own, *(f"z_{n}" for n in own)]
+
+    @staticmethod
+    def rank_name(source: str) -> str:
+        return registry.SOURCE[source].feature if source in registry.SOURCE else f"source_{source}"
+
+    @property
+    def recall_names(self) -> list[str]:
+        return ["recall_fused", *(self.rank_name(s) for s in self.sources), "recall_source_count",
+                *(f"score_{s}" for s in self.scored_sources)]
+
+    @property
+    def standardised(self) -> list[str]:
+        """The per-candidate columns that get a copy standardised within the list (``z_<name>``)."""
+        title_realtime = [n for n in self.realtime if n in TITLE_REALTIME or n == "rt_affinity_match"]
+        return [*ITEM_SCALARS, *CROSSES, *self.recall_names, *self.history_names, *title_realtime]
+
+    @property
+    def history_names(self) -> tuple[str, ...]:
+        return HISTORY if self.history else ()
 
     @property
     def item_names(self) -> list[str]:
         return [*ITEM_SCALARS, *(f"type_{t}" for t in self.types), *(f"genre_{g}" for g in self.genres)]
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
-        return [*self.item_names, *USER_SCALARS, *CROSSES, "recall_fused",
-                *(registry.SOURCE[s].feature if s in registry.SOURCE else f"source_{s}" for s in self.sources),
-                "recall_source_count", *self.realtime]
+        return [*self.item_names, *USER_SCALARS, *CROSSES, *self.recall_names, *self.history_names, *self.realtime,
+                *(f"z_{n}" for n in self.standardised)]
 
     @property
     def width(self) -> int:
         return len(self.names)
+
+    @cached_property
+    def standardised_columns(self) -> list[int]:
+        return [self.names.index(n) for n in self.standardised]
 
     def genre_matrix(self, catalog: Catalog) -> np.ndarray:
         """(n_items, len(genres)) 0/1 in this schema's genre order; genres it does not know are left out."""
@@ -133,8 +182,9 @@ def user_vector(profile: UserProfile, items: ItemFeatures) -> tuple[np.ndarray, 
     return scalars, np.zeros(len(items.schema.genres), dtype=np.float32), -1.0
 
 
-def recall_signals(candidates: list[dict], sources: tuple[str, ...]) -> np.ndarray:
-    """Per candidate: fused recall score, then per source 1/log2(1+rank) (0 when absent), and source count."""
+def recall_signals(candidates: list[dict], sources: tuple[str, ...], scored: tuple[str, ...] = ()) -> np.ndarray:
+    """Per candidate: fused recall score, then per source 1/log2(1+rank) (0 when absent), the source count, and
+    the raw score of each ``scored`` source (0 when absent)."""
     column = {source: j for j, source in enumerate(sources)}
     ranks = np.zeros((len(candidates), len(sources)), dtype=np.float32)
     for i, c in enumerate(candidates):
@@ -144,9 +194,36 @@ def recall_signals(candidates: list[dict], sources: tuple[str, ...]) -> np.ndarr
     present = ranks > 0
     per_source = np.where(present, 1.0 / np.log2(1.0 + np.maximum(ranks, 1.0)), 0.0)
     fused = np.fromiter((c["score"] for c in candidates), dtype=np.float32, count=len(candidates))
+    raw = np.array([[float((c.get("scores") or {}).get(s, 0.0)) for s in scored] for c in candidates],
+                   dtype=np.float32).reshape(len(candidates), len(scored))
     # fused reciprocal-rank scores are ~0.001-0.05
-    return np.concatenate([fused[:, None] * 100.0, per_source, present.sum(axis=1, keepdims=True) / len(sources)],
-                          axis=1).astype(np.float32)
+    return np.concatenate([fused[:, None] * 100.0, per_source, present.sum(axis=1, keepdims=True) / len(sources),
+                           raw], axis=1).astype(np.float32)
+
+
+def history_similarity(ids, neighbours: Mapping[int, Sequence[tuple[int, float]]], n_titles: int) -> np.ndarray:
+    """The :data:`HISTORY` columns of the candidates ``ids``: ``neighbours`` holds, per title of the user's
+    history, its nearest titles with their co-watch similarity; ``n_titles`` is the history's length."""
+    column = {int(a): i for i, a in enumerate(ids)}
+    found: dict[int, list[float]] = {}
+    for similar in neighbours.values():
+        for anime_id, sim in similar:
+            row = column.get(int(anime_id))
+            if row is not None:
+                found.setdefault(row, []).append(float(sim))
+    out = np.zeros((len(column), len(HISTORY)), dtype=np.float32)
+    for row, sims in found.items():
+        top = sorted(sims, reverse=True)
+        out[row] = (top[0], sum(top[:HISTORY_TOP]) / HISTORY_TOP, sum(top) / max(n_titles, 1))
+    return out
+
+
+def standardise_within(x: np.ndarray) -> np.ndarray:
+    """Each column of one user's candidate list as standard scores within that list (0 where it is constant)."""
+    if len(x) == 0:
+        return x
+    spread = x.std(axis=0)
+    return np.where(spread > 1e-6, (x - x.mean(axis=0)) / np.maximum(spread, 1e-6), 0.0).astype(np.float32)
 
 
 def realtime_block(vectors, ids) -> np.ndarray:
@@ -184,10 +261,12 @@ def user_realtime_block(moment: UserMoment, genres: np.ndarray, schema: FeatureS
 
 
 def build_features(items: ItemFeatures, profile: UserProfile, candidates: list[dict],
-                   vectors: dict[int, tuple[float, ...]], user: UserMoment = UserMoment()) -> np.ndarray:
-    """(n_candidates, schema.width): item features, user scale, user x item crosses, recall signals, real-time
-    title features (``vectors``: see :func:`realtime_block`) and real-time user features
-    (``user``), the latter two as far as the schema has them."""
+                   vectors: dict[int, tuple[float, ...]], user: UserMoment = UserMoment(),
+                   history: np.ndarray | None = None) -> np.ndarray:
+    """(n_candidates, schema.width): item features, user scale, user x item crosses, recall signals, similarity
+    to the user's history (``history``: :func:`history_similarity`'s columns; none: zeros), real-time title
+    features (``vectors``: see :func:`realtime_block`) and real-time user features (``user``), the latter two as
+    far as the schema has them, then the :attr:`FeatureSchema.standardised` columns standardised within the list."""
     ids = [c["anime_id"] for c in candidates]
     rows = items.catalog.rows_of(ids)
     item = items.matrix[rows]
@@ -198,7 +277,13 @@ def build_features(items: ItemFeatures, profile: UserProfile, candidates: list[d
                    else np.full(len(rows), 0.5, dtype=np.float32))
     realtime = np.concatenate([realtime_block(vectors, ids), user_realtime_block(user, genres, items.schema)], axis=1)
     kept = [REALTIME.index(n) for n in items.schema.realtime]
-    return np.concatenate([item, np.broadcast_to(user_scalars, (len(rows), len(USER_SCALARS))),
-                           np.stack([genre_match, episode_gap], axis=1),
-                           recall_signals(candidates, items.schema.sources), realtime[:, kept]],
-                          axis=1).astype(np.float32)
+    schema = items.schema
+    if not schema.history:
+        history = np.zeros((len(rows), 0), dtype=np.float32)
+    elif history is None:
+        history = np.zeros((len(rows), len(HISTORY)), dtype=np.float32)
+    x = np.concatenate([item, np.broadcast_to(user_scalars, (len(rows), len(USER_SCALARS))),
+                        np.stack([genre_match, episode_gap], axis=1),
+                        recall_signals(candidates, schema.sources, schema.scored_sources), history, realtime[:, kept]],
+                       axis=1).astype(np.float32)
+    return np.concatenate([x, standardise_within(x[:, schema.standardised_columns])], axis=1)

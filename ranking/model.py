@@ -1,4 +1,4 @@
-"""The ranker: a small Keras model, a DCN-v2 style cross layer beside a deep tower."""
+"""The ranker: a small Keras model (normalisation, a ReLU tower with dropout, a logit), listwise-trained."""
 from __future__ import annotations
 
 import os
@@ -11,26 +11,38 @@ import tensorflow as tf  # noqa: E402
 from tensorflow import keras  # noqa: E402
 
 
-def build_model(n_features: int, normalizer_data: np.ndarray | None = None, seed: int | None = None) -> keras.Model:
-    """A compiled ranker; with ``seed``, its initial weights and the order ``fit`` shuffles in are fixed
-    (the same on every run of one machine; float summation may still differ between machines)."""
+def build_model(n_features: int, normalizer_data: np.ndarray | None = None, seed: int | None = None,
+                hidden: tuple[int, ...] = (64, 32), dropout: float = 0.3, name: str = "ranker") -> keras.Model:
+    """A compiled ranker: the features normalised (mean and variance learnt from ``normalizer_data``, saved in
+    the model), a ReLU tower with dropout, one logit. With ``seed``, its initial weights and the order ``fit``
+    shuffles in are fixed (the same on every run of one machine; float summation may still differ between
+    machines). The design study (docs/RESULTS.md) chose the shape: without dropout it over-fits."""
     if seed is not None:
         keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=(n_features,), name="features")
     norm = keras.layers.Normalization(name="normalize")
     if normalizer_data is not None:
         norm.adapt(normalizer_data)
-    x0 = norm(inputs)
-    # Cross layer: x0 * (W x0 + b) + x0 learns explicit feature interactions.
-    cross = keras.layers.Add()([keras.layers.Multiply()([x0, keras.layers.Dense(n_features)(x0)]), x0])
-    deep = keras.layers.Dense(128, activation="relu")(x0)
-    deep = keras.layers.Dense(64, activation="relu")(deep)
-    joined = keras.layers.Concatenate()([cross, deep])
+    x = norm(inputs)
+    for width in hidden:
+        x = keras.layers.Dense(width, activation="relu")(x)
+        x = keras.layers.Dropout(dropout, seed=seed)(x)
     # A logit: ordering is all serving needs; BCE on logits is the numerically stable form.
-    output = keras.layers.Dense(1, name="score")(joined)
-    model = keras.Model(inputs, output, name="ranker")
+    output = keras.layers.Dense(1, name="score")(x)
+    model = keras.Model(inputs, output, name=name)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.BinaryCrossentropy(from_logits=True))
     return model
+
+
+def averaged(members: list[keras.Model]) -> keras.Model:
+    """One model whose score is the mean of the ``members``' logits (each a ranker of the same input width,
+    trained apart from different seeds, each with its own name): one file to save and serve, the variance of
+    one seed's fit averaged away."""
+    if len(members) == 1:
+        return members[0]
+    inputs = keras.Input(shape=(int(members[0].input_shape[-1]),), name="features")
+    output = keras.layers.Average(name="score")([member(inputs) for member in members])
+    return keras.Model(inputs, output, name="ranker_ensemble")
 
 
 def softmax_list_loss(labels: tf.Tensor, scores: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:

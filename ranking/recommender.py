@@ -17,7 +17,9 @@ import numpy as np
 
 import recall
 from ranking.catalog import Catalog
-from ranking.features import FeatureSchema, ItemFeatures, UserMoment, UserProfile, build_features
+from config.registry import HISTORY_SIGNAL
+from ranking.features import (FeatureSchema, ItemFeatures, UserMoment, UserProfile, build_features,
+                              history_similarity)
 from ranking.model import LiteScorer
 from ranking.realtime import RealtimeCounts, TitleTable
 from ranking.registry import ModelRegistry, RankerVersion
@@ -30,19 +32,24 @@ log = logging.getLogger("animerec.ranking")
 @dataclass(frozen=True)
 class Pipeline:
     """How one list is built: the served ranker or recall order, which recall sources with which merge
-    weights (None: all, the registry's), and how many candidates are ranked (None: the default)."""
+    weights (None: all, the registry's), how many candidates are ranked at most (None: the default), and how
+    deep into each source the ranker's candidates reach (None: the default)."""
 
     ranker: bool = True
     sources: tuple[str, ...] | None = None
     weights: Mapping[str, float] | None = None
     candidates: int | None = None
+    per_source: int | None = None
 
 
 DEFAULT = Pipeline()
 
 
 class Recommender:
-    CANDIDATES = 300
+    CANDIDATES = 300        # ranked at most: the union below, in fused order
+    PER_SOURCE = 100        # the ranker's candidates: every source's first 100 unseen titles (design study)
+    HISTORY_TITLES = 200    # the user's titles whose neighbours measure a candidate's history similarity,
+    HISTORY_NEIGHBOURS = 100  # read this deep (batch.similar_per_item stores as many)
     RELOAD_EVERY_S = 30.0
 
     def __init__(self, store, catalog: Catalog, registry: ModelRegistry | None = None,
@@ -121,11 +128,25 @@ class Recommender:
         return self.lists.user(user_id, max(k, self.CANDIDATES) + EXTRA)
 
     def recall(self, context: UserContext, k: int, catalog: Catalog | None = None,
-               pipeline: Pipeline = DEFAULT) -> list[dict]:
-        """Merged candidates that are in the served catalog (or ``catalog``)."""
+               pipeline: Pipeline = DEFAULT, per_source: int | None = None) -> list[dict]:
+        """Merged candidates that are in the served catalog (or ``catalog``); ``per_source``: see
+        :func:`recall.candidates`."""
         catalog = catalog or self.catalog
-        return [c for c in recall.candidates(context, self.lists, k, pipeline.sources, pipeline.weights)
+        return [c for c in recall.candidates(context, self.lists, k, pipeline.sources, pipeline.weights, per_source)
                 if c["anime_id"] in catalog]
+
+    def ranking_candidates(self, context: UserContext, k: int = 0, catalog: Catalog | None = None,
+                           pipeline: Pipeline = DEFAULT) -> list[dict]:
+        """What the ranker orders (in training as at serving): the union of every source's first
+        ``PER_SOURCE`` unseen titles, at most ``CANDIDATES`` (or ``k``, if more) of them, in fused order."""
+        return self.recall(context, max(k, pipeline.candidates or self.CANDIDATES), catalog, pipeline,
+                           pipeline.per_source or self.PER_SOURCE)
+
+    def history(self, context: UserContext) -> list[int]:
+        """The user's titles a candidate's closeness is measured to: what they just did, then their ratings
+        best first (at most ``HISTORY_TITLES``)."""
+        rated = sorted(context.ratings, key=lambda r: (-(r["rating"] or 0), r["anime_id"]))
+        return list(dict.fromkeys([*context.recent_titles, *(int(r["anime_id"]) for r in rated)]))[:self.HISTORY_TITLES]
 
     def features(self, context: UserContext, candidates: list[dict], items: ItemFeatures | None = None) -> np.ndarray:
         profile = UserProfile.from_pairs((r["anime_id"], r["rating"]) for r in context.ratings)
@@ -135,31 +156,47 @@ class Recommender:
         else:
             vectors = TitleTable(self.store.title_features(ids)).vectors(ids, context.now_ms)
             user = UserMoment(context.features, context.now_ms)
-        return build_features(items or self._view[0], profile, candidates, vectors, user)
+        titles = self.history(context)
+        neighbours = self.lists.neighbours(titles, self.HISTORY_NEIGHBOURS, context.pointers, signals=(HISTORY_SIGNAL,))
+        history = history_similarity(ids, {t: n.get(HISTORY_SIGNAL, ()) for t, n in neighbours.items()}, len(titles))
+        return build_features(items or self._view[0], profile, candidates, vectors, user, history)
 
-    def _scores(self, view, context: UserContext, candidates: list[dict]) -> np.ndarray | None:
+    def _scores(self, view, context: UserContext, candidates: list[dict]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(features, scores) of the candidates by the view's model; None without one."""
         items, scorer, _ = view
-        return None if scorer is None else scorer(self.features(context, candidates, items))
+        if scorer is None:
+            return None
+        features = self.features(context, candidates, items)
+        return features, scorer(features)
 
     def score(self, context: UserContext, candidates: list[dict]) -> np.ndarray:
         """Scores of the served model for these candidates (recall order when there is no model)."""
         self._refresh_model()
-        scores = self._scores(self._view, context, candidates)
-        return -np.arange(len(candidates), dtype=np.float32) if scores is None else scores
+        scored = self._scores(self._view, context, candidates)
+        return -np.arange(len(candidates), dtype=np.float32) if scored is None else scored[1]
 
-    def rank(self, context: UserContext | int, k: int, pipeline: Pipeline = DEFAULT) -> list[dict]:
+    def rank(self, context: UserContext | int, k: int, pipeline: Pipeline = DEFAULT,
+             with_features: bool = False) -> list[dict]:
         """The top ``k`` of the user's candidates by the served model (``context``: a user's context, or their
-        id to read one), built as ``pipeline`` says."""
+        id to read one), built as ``pipeline`` says; ``with_features``: each ranked item also carries the
+        ``features`` row the model scored (built over the whole candidate list, as scored; without a model, the
+        row a model would see)."""
         self._refresh_model()
         view = self._view       # one consistent view for this request
         if not isinstance(context, UserContext):
             context = self.context(context, k)
-        depth = max(k, pipeline.candidates or self.CANDIDATES)
-        candidates = self.recall(context, depth, view[0].catalog, pipeline)
+        if pipeline.ranker and view[1] is not None:
+            candidates = self.ranking_candidates(context, k, view[0].catalog, pipeline)
+        else:   # no model yet, or recall order asked for
+            candidates = self.recall(context, max(k, pipeline.candidates or self.CANDIDATES), view[0].catalog, pipeline)
         if not candidates:
             return []
-        scores = self._scores(view, context, candidates) if pipeline.ranker else None
-        if scores is None:  # no model yet: recall order
-            return [{**c, "recall_score": c["score"]} for c in candidates[:k]]
+        scored = self._scores(view, context, candidates) if pipeline.ranker else None
+        if scored is None:
+            features = self.features(context, candidates, view[0]) if with_features else None
+            return [{**c, "recall_score": c["score"], **({"features": features[i]} if with_features else {})}
+                    for i, c in enumerate(candidates[:k])]
+        features, scores = scored
         order = np.argsort(-scores, kind="stable")[:k]
-        return [{**candidates[i], "score": float(scores[i]), "recall_score": candidates[i]["score"]} for i in order]
+        return [{**candidates[i], "score": float(scores[i]), "recall_score": candidates[i]["score"],
+                 **({"features": features[i]} if with_features else {})} for i in order]

@@ -107,10 +107,11 @@ class ModelRegistry:
 
 
 def _normalisation(model) -> dict | None:
-    """Mean and variance of the model's normalisation layer, per input feature (for inspection)."""
-    try:
-        layer = model.get_layer("normalize")
-    except ValueError:
+    """Mean and variance of the model's normalisation layer (an ensemble's: its first member's; they are alike),
+    per input feature (for inspection)."""
+    layer = next((m.get_layer("normalize") for m in (model, *model.layers)
+                  if hasattr(m, "get_layer") and "normalize" in {sub.name for sub in getattr(m, "layers", ())}), None)
+    if layer is None:
         return None
     return {"mean": [float(x) for x in layer.mean.numpy().ravel()],
             "variance": [float(x) for x in layer.variance.numpy().ravel()]}

@@ -47,6 +47,13 @@ def watch_matrix(user_ids, anime_ids) -> tuple[sp.csr_matrix, np.ndarray, np.nda
     return watched, users, items
 
 
+def weighted_matrix(user_ids, anime_ids, values) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """As :func:`watch_matrix`, with each watch's value (a pair listed twice: the values summed)."""
+    users, rows = np.unique(np.asarray(user_ids), return_inverse=True)
+    items, cols = np.unique(np.asarray(anime_ids), return_inverse=True)
+    return interaction_matrix(rows, cols, values, len(users), len(items)), users, items
+
+
 class CowatchOperands(NamedTuple):
     """What every block of the co-watch computation reads (the job broadcasts it once)."""
 

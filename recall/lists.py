@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +34,7 @@ class UserContext:
     pointers: dict[str, int] = field(default_factory=dict)
     now_ms: int = 0
     genres: tuple[str, ...] = ()             # the user's favourite genres (their profile): cold-start popularity
+    scores: dict[str, list[float]] = field(default_factory=dict)   # user source -> raw scores, aligned with lists
 
     @property
     def recent_titles(self) -> list[int]:
@@ -105,20 +106,23 @@ class ListReader:
         sources = {s.name: s for s in registry.RECALL_SOURCES
                    if s.kind == "user" and s.merged and pointers.get(s.pointer) is not None}
         wanted = {name: pointers[s.pointer] for name, s in sources.items()}
-        lists: dict[str, np.ndarray] = {}
+        lists: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for source, version in wanted.items():
             hit = self._get("candidates", (sources[source].pointer, version, user_id), depth)
             if hit is not None:
-                lists[source] = hit[0]
+                lists[source] = hit
         missing = {source: version for source, version in wanted.items() if source not in lists}
         reads = self.store.read_user(user_id, missing, depth)
         for source, version in missing.items():
-            ids = np.fromiter((r["anime_id"] for r in reads.candidates.get(source, ())), dtype=np.int64)
-            self._put((sources[source].pointer, version, user_id), depth, ids)
-            lists[source] = ids
+            rows = reads.candidates.get(source, ())
+            entry = (np.fromiter((r["anime_id"] for r in rows), dtype=np.int64, count=len(rows)),
+                     np.fromiter((r["score"] or 0.0 for r in rows), dtype=np.float64, count=len(rows)))
+            self._put((sources[source].pointer, version, user_id), depth, *entry)
+            lists[source] = entry
+        kept = {s: entry for s, entry in lists.items() if len(entry[0])}
         return UserContext(user_id, reads.ratings, reads.features, reads.recent,
-                           {s: ids.tolist() for s, ids in lists.items() if len(ids)}, pointers,
-                           int(time.time() * 1000))
+                           {s: ids.tolist() for s, (ids, _) in kept.items()}, pointers,
+                           int(time.time() * 1000), scores={s: sc.tolist() for s, (_, sc) in kept.items()})
 
     def user_list(self, user_id: int, source: str, depth: int, pointers: dict[str, int] | None = None) -> list[int]:
         """One user source's list for the user, best first (a source outside the merge, read only when a variant
@@ -147,12 +151,15 @@ class ListReader:
             self._put(key, depth, *hit)
         return hit[0][:limit].tolist()
 
-    def neighbours(self, anime_ids: Iterable[int], depth: int,
-                   pointers: dict[str, int] | None = None) -> dict[int, dict[str, list[tuple[int, float]]]]:
-        """``anime_id -> {signal: [(similar_id, similarity), ...]}`` of every signal with a published version
-        (in ``pointers``, a request's snapshot; default: current); lists not cached are read in one round."""
+    def neighbours(self, anime_ids: Iterable[int], depth: int, pointers: dict[str, int] | None = None,
+                   signals: Collection[str] | None = None) -> dict[int, dict[str, list[tuple[int, float]]]]:
+        """``anime_id -> {signal: [(similar_id, similarity), ...]}`` of every signal (or those in ``signals``)
+        with a published version (in ``pointers``, a request's snapshot; default: current); lists not cached are
+        read in one round."""
         pointers = pointers if pointers is not None else self.pointers()
-        signals = {s.name: s.pointer for s in registry.SIGNALS if pointers.get(s.pointer) is not None}
+        wanted = signals
+        signals = {s.name: s.pointer for s in registry.SIGNALS
+                   if pointers.get(s.pointer) is not None and (wanted is None or s.name in wanted)}
         versions = {name: pointers[pointer] for name, pointer in signals.items()}
         out: dict[int, dict[str, list[tuple[int, float]]]] = {}
         missing: list[tuple[int, int, str]] = []

@@ -20,8 +20,11 @@ RRF_K = 60
 
 
 def merge_candidates(lists: Mapping[str, Iterable[int]], k: int, exclude: set[int] | frozenset = frozenset(),
-                     weights: Mapping[str, float] = SOURCE_WEIGHTS) -> list[dict]:
+                     weights: Mapping[str, float] = SOURCE_WEIGHTS, depth: int | None = None) -> list[dict]:
     """Fuse ``{source: [anime_id, ...] best first}`` into ``k`` dicts ``{anime_id, score, source, ranks}``.
+
+    ``depth``: only the first ``depth`` titles of each list (after ``exclude``) take part, so with a large
+    ``k`` the result is the union of every source's top ``depth``, in fused order.
 
     ``ranks`` holds the item's rank in every source that has it (the ranker's features); an item's
     ``source`` is the one whose term is largest (the first listed on a tie). Ties in the fused score go
@@ -35,6 +38,7 @@ def merge_candidates(lists: Mapping[str, Iterable[int]], k: int, exclude: set[in
     ids, ranks, terms, source = [], [], [], []
     for j, (name, items) in enumerate(zip(names, arrays)):
         items = items[~np.isin(items, barred)] if len(barred) else items
+        items = items[:depth] if depth is not None else items
         rank = np.arange(1, len(items) + 1)
         ids.append(items)
         ranks.append(rank)

@@ -22,14 +22,16 @@ EXTRA = 50                # read this much deeper than k: seen titles are left o
 
 
 def candidates(context: UserContext, lists: ListReader, k: int, sources: Collection[str] | None = None,
-               weights: Mapping[str, float] | None = None) -> list[dict]:
-    """Up to ``k`` candidates ``{"anime_id", "score", "source", "ranks"}`` for the user of ``context``, best first.
+               weights: Mapping[str, float] | None = None, per_source: int | None = None) -> list[dict]:
+    """Up to ``k`` candidates ``{"anime_id", "score", "source", "ranks", "scores"}`` for the user of ``context``,
+    best first (``scores``: the raw score of each per-user batch list that holds the title).
 
     Sources: the batch lists (``als``, ``ease``, ``itemitem``, ``content``), ``recent`` (neighbours
     of the titles the user just interacted with, from the event stream), and ``popular`` (the
     whole list for a new user; a low-weight filler otherwise). Titles the user rated/watched
     or just interacted with are left out; each title appears once. ``sources`` keeps only those sources and
-    ``weights`` overrides their merge weights (an experiment's variant).
+    ``weights`` overrides their merge weights (an experiment's variant). ``per_source``: only each source's
+    first ``per_source`` unseen titles take part (the ranker's candidates: the union of the sources' tops).
     """
     if k <= 0:
         return []
@@ -39,8 +41,13 @@ def candidates(context: UserContext, lists: ListReader, k: int, sources: Collect
         for name in sources:     # lists outside the merge are read only when asked for
             if name not in fetched and name in registry.SOURCE and not registry.SOURCE[name].merged:
                 fetched[name] = lists.user_list(context.user_id, name, k + EXTRA, context.pointers)
-    return merge_candidates(fetched, k, exclude=seen_titles(context),
-                            weights={**registry.SOURCE_WEIGHTS, **(weights or {})})
+    merged = merge_candidates(fetched, k, exclude=seen_titles(context),
+                              weights={**registry.SOURCE_WEIGHTS, **(weights or {})}, depth=per_source)
+    raw = {source: dict(zip(context.lists[source], scores)) for source, scores in context.scores.items()
+           if source in fetched}
+    for c in merged:
+        c["scores"] = {source: raw[source][c["anime_id"]] for source in c["ranks"] if source in raw}
+    return merged
 
 
 def seen_titles(context: UserContext) -> set[int]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from batch import als, content, ease, itemitem
+from batch import als, content, ease, ease_scored, itemitem
 from batch.common import neighbour_lists, ratings_with_strength
 from config import Settings, registry
 from recall.popularity import popular_lists, score_titles
@@ -57,6 +57,8 @@ def build_offline_store(spark, ratings: pd.DataFrame, catalog: pd.DataFrame, set
         als.SOURCE: lambda: als.candidates(strengths.select("user_id", "anime_id", "strength"), opts, k,
                                            partitions).toPandas(),
         ease.SOURCE: lambda: ease.candidates(pairs, k),
+        ease_scored.SOURCE: lambda: ease_scored.candidates(
+            strengths.select("user_id", "anime_id", "strength").toPandas(), k),
         itemitem.SOURCE: lambda: through(itemitem.SIGNAL, itemitem.SOURCE,
                                          lambda: itemitem.cowatch(spark, pairs, opts, opts.neighbours_k)),
         content.SOURCE: lambda: through(content.SIGNAL, content.SOURCE,

@@ -23,6 +23,8 @@
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from dataclasses import replace
@@ -36,8 +38,8 @@ from config import Settings
 from config.registry import RECENT_EVENTS
 from ingest.replay import Clock, genre_lookup, replay_events
 from ranking.catalog import Catalog
-from ranking.features import REALTIME, USER_REALTIME, FeatureSchema
-from ranking.model import Scorer, build_model, fit_listwise
+from ranking.features import LAYOUT, REALTIME, USER_REALTIME, FeatureSchema
+from ranking.model import Scorer, averaged, build_model, fit_listwise
 from ranking.realtime import FrozenFeatures
 from ranking.recommender import Recommender
 from ranking.registry import ModelRegistry
@@ -99,7 +101,7 @@ def candidate_samples(recommender: Recommender, labels: dict[int, set[int]], use
     xs, ys, n_relevant = [], [], []
     for user_id in users:
         context = recommender.context(int(user_id))
-        candidates = recommender.recall(context, Recommender.CANDIDATES)
+        candidates = recommender.ranking_candidates(context)
         if not candidates:
             continue
         xs.append(recommender.features(context, candidates))
@@ -114,23 +116,28 @@ def mean_ndcg(scores_per_user, ys, n_relevant, k: int = 10) -> float:
 
 
 def narrowed_schema(schema: FeatureSchema, x: np.ndarray) -> tuple[FeatureSchema, list[str]]:
-    """``schema`` without the genres/types/sources whose column is constant in ``x``, and the other
-    constant features (an empty list when there are none)."""
+    """``schema`` without the genres/types/sources whose column is constant in ``x`` (a source: its rank column)
+    and without the history columns if they are, and the other constant features (an empty list when there are
+    none)."""
     constant = {name for name, spread in zip(schema.names, np.ptp(x, axis=0)) if spread == 0}
     keep = {vocab: tuple(v for v in getattr(schema, vocab) if f"{prefix}{v}" not in constant)
             for vocab, prefix in (("genres", "genre_"), ("types", "type_"))}
-    source_column = {s: n for s, n in zip(schema.sources, schema.names[schema.names.index("recall_fused") + 1:])}
-    keep["sources"] = tuple(s for s in schema.sources if source_column[s] not in constant)
-    narrowed = FeatureSchema(**keep, realtime=schema.realtime)
-    vocabulary = {f"genre_{g}" for g in schema.genres} | {f"type_{t}" for t in schema.types} | set(source_column.values())
+    keep["sources"] = tuple(s for s in schema.sources if schema.rank_name(s) not in constant)
+    # no co-watch lists (nothing to measure a candidate's closeness to the history with): no history columns
+    history = schema.history and schema.history_names[0] not in constant
+    narrowed = FeatureSchema(**keep, realtime=schema.realtime, history=history)
+    vocabulary = ({f"genre_{g}" for g in schema.genres} | {f"type_{t}" for t in schema.types}
+                  | {n for s in schema.sources if s not in keep["sources"] for n in schema.source_columns(s)}
+                  | ({n for h in schema.history_names for n in (h, f"z_{h}")} if not history else set()))
     return narrowed, sorted(constant - vocabulary, key=schema.names.index)
 
 
 def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels: pd.DataFrame,
                train_features: FrozenFeatures, val_features: FrozenFeatures, max_users: int, epochs: int, seed: int,
-               loss: str = "listwise", split: str = "random"):
+               loss: str = "listwise", split: str = "random", ensemble: int = 1):
     """Fit on candidates of sampled users; return (model, metrics). Features follow ``recommender.schema``,
-    narrowed to the vocabularies the training candidates have."""
+    narrowed to the vocabularies the training candidates have. The model is the mean of ``ensemble`` rankers
+    fitted from seeds ``seed``, ``seed + 1``, ...; the ablations fit one each."""
     rng = np.random.default_rng(seed)
     labels = {u: set(g) for u, g in train_labels.groupby("user_id")["anime_id"]}
     held = {u: set(g) for u, g in val_labels.groupby("user_id")["anime_id"]}
@@ -155,22 +162,27 @@ def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels:
     without = [j for j in range(schema.width) if j not in realtime]
     title_only = [j for j in range(schema.width) if j not in user_realtime]
 
-    def fitted(columns):
-        model = build_model(len(columns), x_train[:, columns], seed=seed)
+    def member(columns, member_seed):
+        model = build_model(len(columns), x_train[:, columns], seed=member_seed, name=f"ranker_{member_seed}")
         if loss == "listwise":   # the default, as in the design study of docs/RESULTS.md
-            fit_listwise(model, [x[:, columns] for x in xs], ys, epochs, seed=seed)
+            fit_listwise(model, [x[:, columns] for x in xs], ys, epochs, seed=member_seed)
         else:
             model.fit(x_train[:, columns], y_train, epochs=epochs,
                       batch_size=int(np.clip(len(y_train) // 200, 64, 1024)), verbose=0)
+        return model
+
+    def fitted(columns, members=1):
+        model = averaged([member(columns, seed + i) for i in range(members)])
         scorer = Scorer(model)
         return model, [scorer(x[:, columns]) for x in xv]
 
-    model, val_scores = fitted(list(range(schema.width)))
+    model, val_scores = fitted(list(range(schema.width)), ensemble)
     _, ablated = fitted(without)
     _, titles_only = fitted(title_only)
     recall_order = [-np.arange(len(y), dtype=np.float32) for y in yv]
     y_val = np.concatenate(yv)
-    metrics = {"split": split, "loss": loss, "validation_users": len(xv), "training_users": len(xs),
+    metrics = {"split": split, "loss": loss, "ensemble": ensemble, "validation_users": len(xv),
+               "training_users": len(xs),
                "samples": int(len(y_train)), "positive_share": round(float(y_train.mean()), 4),
                "validation_auc": _auc(np.concatenate(val_scores), y_val),
                "validation_ndcg@10_ranker": mean_ndcg(val_scores, yv, n_relevant),
@@ -182,6 +194,24 @@ def fit_ranker(recommender: Recommender, train_labels: pd.DataFrame, val_labels:
                             "without_realtime": {"auc": _auc(np.concatenate(ablated), y_val),
                                                  "ndcg@10": mean_ndcg(ablated, yv, n_relevant)}}}
     return model, metrics
+
+
+def configuration(settings: Settings) -> dict:
+    """Everything that decides what a trained ranker is, short of its data: the ranker's knobs, the batch knobs
+    its recall lists are built with, how its candidates are drawn and the feature layout. Two rankers of one
+    configuration differ only in the ratings they saw: the evaluated pipeline and the served one."""
+    return {"ranker": settings.ranker.model_dump(mode="json"), "batch": settings.batch.model_dump(
+                mode="json", exclude={"schedule", "schedules", "jobs", "run_at_start"}),
+            "candidates": {"most": Recommender.CANDIDATES, "per_source": Recommender.PER_SOURCE,
+                           "history_titles": Recommender.HISTORY_TITLES,
+                           "history_neighbours": Recommender.HISTORY_NEIGHBOURS},
+            "feature_layout": LAYOUT}
+
+
+def configuration_id(settings: Settings) -> str:
+    """A short stable name of :func:`configuration` (what the evaluation report and /admin/metrics match on)."""
+    text = json.dumps(configuration(settings), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def training_stream(ratings: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -242,12 +272,13 @@ def train(ratings: pd.DataFrame, catalog_frame: pd.DataFrame, settings: Settings
     model, metrics = fit_ranker(recommender, train_labels, val_labels,
                                 frozen_features(stream, train_at, train_labels["user_id"], genres_of),
                                 frozen_features(stream, val_at, val_labels["user_id"], genres_of),
-                                knobs.max_users, knobs.epochs, knobs.seed, knobs.loss, knobs.split)
+                                knobs.max_users, knobs.epochs, knobs.seed, knobs.loss, knobs.split, knobs.ensemble)
     result = {"data": {"source": source_name, "ratings": int(len(ratings)), "users": int(ratings.user_id.nunique()),
                        "recall_sources": list(knobs.sources), "events_replayed": int(len(events)),
                        "split": {"kind": knobs.split, "train_features_at_ms": train_at,
                                  "validation_features_at_ms": val_at}},
               "n_features": int(model.input_shape[-1]), "epochs": knobs.epochs, "seed": knobs.seed,
+              "configuration_id": configuration_id(settings), "configuration": configuration(settings),
               "metrics": metrics, "recall_build_seconds": {k: round(v, 1) for k, v in timings.items()},
               "train_seconds": round(time.time() - started, 1)}
     if register:

@@ -64,12 +64,27 @@ def get_metrics(query: NoQuery):
                      "metrics": m["metrics"], "liked_metrics": m.get("liked_metrics"),
                      "train_seconds": m.get("train_seconds")}
               for name, m in (evaluation or {}).get("models", {}).items()}
-    return {"ranker": {"active_version": active, "versions": models_registry.versions(),
-                       "metadata": models_registry.metadata(active) if active else None},
+    metadata = models_registry.metadata(active) if active else None
+    return {"ranker": {"active_version": active, "versions": models_registry.versions(), "metadata": metadata,
+                       "evaluation": _served_ranker_evaluation(metadata, evaluation)},
             "evaluation": {"file": evaluation["file"], "written_at": evaluation["written_at"],
                            "config": evaluation.get("config"), "models": models,
                            "plots": [f"/admin/plots/{name}" for name in evaluation_plots(resources.settings)]}
             if evaluation else None}
+
+
+def _served_ranker_evaluation(metadata: dict | None, evaluation: dict | None) -> dict:
+    """The offline figures of the served ranker: those of the evaluated pipeline whose ranker configuration
+    (training.train.configuration_id: knobs, candidate settings, feature layout) is the served version's."""
+    served = (metadata or {}).get("configuration_id")
+    evaluated = {m.get("params", {}).get("ranker_configuration"): (name, m)
+                 for name, m in (evaluation or {}).get("models", {}).items()}
+    name, model = evaluated.get(served, (None, None)) if served else (None, None)
+    return {"configuration_id": served, "evaluated": model is not None, "model": name,
+            "evaluated_configurations": sorted(c for c in evaluated if c),
+            "metrics": {"ndcg@10": model["metrics"].get("ndcg@10"), "recall@20": model["metrics"].get("recall@20"),
+                        "coverage@10": model.get("beyond_accuracy", {}).get("coverage@10"),
+                        "train_seconds": model.get("train_seconds")} if model else None}
 
 
 @blueprint.post("/keys", summary="Make an API key (reader, producer or admin); its secret is shown only here")

@@ -117,9 +117,8 @@ def inspect_user(path: UserPath, query: TopK):
     for source, ids in source_lists(context, resources.lists, k).items():
         kept = [a for a in ids if a not in seen and a in catalog][:k]
         sources[source] = [{"anime_id": a, "name": name(a), "rank": i + 1} for i, a in enumerate(kept)]
-    ranked = recommender.rank(context, k)
+    ranked = recommender.rank(context, k, with_features=True)
     explained = recall.explain(ranked, context, resources.lists, name)
-    features = recommender.features(context, ranked) if ranked else []
     names = recommender.schema.names
     best = sorted(context.ratings, key=lambda r: (-(r["rating"] or 0), r["anime_id"]))[:50]
     return {"user_id": path.user_id, "model_version": recommender.model_version, "feature_names": names,
@@ -130,8 +129,8 @@ def inspect_user(path: UserPath, query: TopK):
             "sources": sources,
             "ranked": [{"anime_id": item["anime_id"], "name": name(item["anime_id"]), "score": item["score"],
                         "source": item["source"], "reason": item["reason"], "ranks": item["ranks"],
-                        "features": {n: round(float(v), 4) for n, v in zip(names, row) if v}}
-                       for item, row in zip(explained, features)]}
+                        "features": {n: round(float(v), 4) for n, v in zip(names, item.get("features", ())) if v}}
+                       for item in explained]}
 
 
 @blueprint.get("/inspect/anime/<anime_id>", summary="A title's neighbours by each similarity signal, as a network "

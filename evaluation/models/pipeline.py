@@ -56,6 +56,8 @@ class Pipeline(Recommender):
         finally:
             spark.stop()
         self.ranker_metrics = trained["metrics"]
+        # what the report and /admin/metrics name: a served ranker of this configuration is the one measured here
+        self.ranker_configuration = trained["configuration_id"]
         ranker = RankerVersion("in-memory", trained["model"], trained["schema"], {})
         # Served as the stack would serve it: with the real-time features and recent events the stream holds
         # once it has seen the training data (the training clock's replay of it), as of its end, as the ranker

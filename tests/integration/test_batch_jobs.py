@@ -94,7 +94,7 @@ def test_popularity_lists_and_atomic_swap(env):
 @pytest.fixture(scope="module")
 def built(env):
     settings, store, ctx = env
-    for job in ("als", "itemitem", "content"):
+    for job in ("als", "ease_scored", "itemitem", "content"):
         _run(ctx, job)
     if store.current_version("popular") is None:
         _run(ctx, "popularity")
@@ -111,7 +111,7 @@ def test_user_candidate_lists(built):
     pointers = store.list_versions()
     for user in _sample_users(store):
         rated = {r["anime_id"] for r in store.user_ratings(user)}
-        for source in ("als", "itemitem", "content"):
+        for source in ("als", "ease_scored", "itemitem", "content"):
             rows = store.user_candidates_at(pointers[f"candidates:{source}"], user, source, 1000)
             ids = [r["anime_id"] for r in rows]
             assert 0 < len(ids) <= K, (user, source)

@@ -82,3 +82,29 @@ def test_train_state_follows_the_trainer(settings, store):
     body = client.get("/admin/train", headers=AUTH).get_json()
     assert body["state"] == "succeeded" and body["runs"][0]["version"] == "20990101T000000Z"
     assert client.post("/admin/train", headers=AUTH).status_code == 202   # the slot is free again
+
+
+def test_metrics_give_the_served_rankers_offline_figures_only_for_the_configuration_evaluated(settings, store):
+    from ranking.model import build_model
+    from training.train import configuration_id
+    schema = FeatureSchema(genres=("Action",))
+    served = configuration_id(settings)
+    ModelRegistry(settings).save(build_model(schema.width, np.ones((4, schema.width), dtype=np.float32)),
+                                 schema, {"configuration_id": served})
+    settings.evaluation_dir.mkdir(parents=True)
+    figures = {"metrics": {"ndcg@10": 0.51, "recall@20": 0.4}, "beyond_accuracy": {"coverage@10": 0.2}}
+
+    def evaluated(configuration):
+        (settings.evaluation_dir / "metrics.json").write_text(json.dumps({"models": {
+            "pipeline": {"params": {"seed": 42, "ranker_configuration": configuration}, **figures},
+            "ease": {"params": {"l2": 100.0}, "metrics": {"ndcg@10": 0.49}}}}))
+        return create_app(settings, STORE).test_client().get("/admin/metrics", headers=AUTH).get_json()
+
+    same = evaluated(served)["ranker"]["evaluation"]
+    assert same["evaluated"] and same["model"] == "pipeline"
+    assert same["metrics"]["ndcg@10"] == 0.51 and same["metrics"]["coverage@10"] == 0.2
+    other = configuration_id(settings.model_copy(update={"ranker": settings.ranker.model_copy(update={"epochs": 3})}))
+    assert other != served
+    elsewhere = evaluated(other)["ranker"]["evaluation"]
+    assert not elsewhere["evaluated"] and elsewhere["metrics"] is None
+    assert elsewhere["evaluated_configurations"] == [other] and elsewhere["configuration_id"] == served

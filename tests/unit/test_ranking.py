@@ -92,14 +92,12 @@ def test_schema_survives_json_and_rejects_names_that_do_not_match(catalog):
         FeatureSchema.from_dict(tampered)
 
 
-def test_a_version_saved_before_user_features_keeps_its_title_columns_only(catalog):
+def test_a_version_saved_with_an_older_feature_layout_is_refused_by_name(catalog):
     old = FeatureSchema.for_catalog(catalog).to_dict()
-    old.pop("realtime")
-    old["names"] = [n for n in old["names"] if n not in USER_REALTIME]
-    schema = FeatureSchema.from_dict(old)
-    assert schema.realtime == TITLE_REALTIME
-    x = build_features(ItemFeatures(catalog, schema), UserProfile(), _candidates([1, 2]), {})
-    assert x.shape == (2, len(old["names"]))
+    old.pop("layout")
+    with pytest.raises(ValueError, match="layout 1.*train a new ranker"):
+        FeatureSchema.from_dict(old)
+    assert FeatureSchema.from_dict(FeatureSchema.for_catalog(catalog).to_dict()) == FeatureSchema.for_catalog(catalog)
 
 
 def test_user_features_follow_the_users_recent_taste_and_session(items):
@@ -181,8 +179,8 @@ def _genre_world(seed=1):
         ratings += [(user, int(a), int(rng.choice([-1, 6, 7, 8, 9, 10]))) for a in liked[:5 + user % 7]]
         held += [(user, int(a), 8) for a in liked[10:15]]
         pool = np.r_[liked[10:30], rng.choice(np.arange(2 - user % 2, 201, 2), 20, replace=False)]
-        candidates += [(user, "ease", r + 1, int(a), 1.0) for r, a in enumerate(rng.permutation(pool))]
-        candidates += [(user, "als", r + 1, int(a), 1.0) for r, a in enumerate(rng.permutation(pool)[:10])]
+        candidates += [(user, "ease", r + 1, int(a), 1.0 / (r + 1)) for r, a in enumerate(rng.permutation(pool))]
+        candidates += [(user, "als", r + 1, int(a), 2.0 - r / 10) for r, a in enumerate(rng.permutation(pool)[:10])]
     store = MemoryStore.from_frames(pd.DataFrame(ratings, columns=["user_id", "anime_id", "rating"]),
                                     pd.DataFrame(candidates, columns=["user_id", "source", "rank", "anime_id", "score"]),
                                     pd.DataFrame(columns=["anime_id", "signal", "rank", "similar_id", "score"]),
@@ -231,6 +229,7 @@ def test_training_drops_vocabulary_columns_no_candidate_has():
     trainer = Recommender(store, catalog)
     model, _ = _fit(trainer, held_out, max_users=40, epochs=1, seed=0)
     assert trainer.schema.types == () and trainer.schema.sources == ("als", "ease")   # every title is a TV series
+    assert not trainer.schema.history                  # no co-watch lists were published
     assert int(model.input_shape[-1]) == trainer.schema.width
 
 
@@ -331,3 +330,42 @@ def test_random_split_holds_out_a_fifth_of_each_users_titles_and_keeps_validatio
     assert not set(train["user_id"]) & set(val["user_id"]) and len(set(val["user_id"])) == int(0.2 * len(held))
     again = random_split(ratings, seed=5)
     assert again[1].equals(train) and again[2].equals(val)
+
+
+def test_history_similarity_is_the_max_top5_and_mean_of_a_candidates_cowatch_with_the_users_titles():
+    from ranking.features import history_similarity
+    neighbours = {1: [(10, 0.9), (11, 0.2)], 2: [(10, 0.5), (12, 0.4)], 3: [(10, 0.1)], 4: [], 5: [(10, 0.3)],
+                  6: [(10, 0.2)], 7: [(10, 0.05)]}
+    x = history_similarity([10, 11, 13], neighbours, n_titles=8)
+    assert x[0].tolist() == pytest.approx([0.9, (0.9 + 0.5 + 0.3 + 0.2 + 0.1) / 5, 2.05 / 8])
+    assert x[1].tolist() == pytest.approx([0.2, 0.2 / 5, 0.2 / 8])
+    assert x[2].tolist() == [0.0, 0.0, 0.0]                      # a neighbour of none of the user's titles
+
+
+def test_raw_scores_and_standardised_copies_place_a_candidate_within_its_list(items):
+    cands = [{"anime_id": a, "score": 0.01, "source": "ease", "ranks": {"ease": r}, "scores": {"ease": s}}
+             for a, r, s in ((1, 1, 0.9), (2, 2, 0.5), (3, 3, 0.1))]
+    cands.append({"anime_id": 4, "score": 0.005, "source": "popular", "ranks": {"popular": 1}, "scores": {}})
+    names = items.schema.names
+    x = build_features(items, UserProfile(), cands, {}, history=np.array([[0.5, 0.1, 0.01]] * 4, dtype=np.float32))
+    assert x[:, names.index("score_ease")].tolist() == pytest.approx([0.9, 0.5, 0.1, 0.0])
+    z = x[:, names.index("z_score_ease")]
+    assert z.mean() == pytest.approx(0.0, abs=1e-6) and z.std() == pytest.approx(1.0, rel=1e-5) and z[0] > z[1] > z[2]
+    assert (x[:, names.index("z_history_sim_max")] == 0).all()   # constant within the list: no place to tell
+    assert "z_user_titles" not in names                            # the user's columns are one value per list
+    assert "score_popular" not in names                            # only per-user batch lists have scores
+
+
+def test_an_ensemble_scores_the_mean_of_its_members_and_is_saved_and_served_as_one_model(tmp_path, catalog):
+    from ranking.model import averaged
+    schema = FeatureSchema.for_catalog(catalog)
+    data = np.random.default_rng(0).normal(size=(16, schema.width)).astype(np.float32)
+    members = [build_model(schema.width, data, seed=s, name=f"ranker_{s}") for s in (1, 2, 3)]
+    ensemble = averaged(members)
+    x = np.random.default_rng(1).normal(size=(40, schema.width)).astype(np.float32)
+    expected = np.mean([Scorer(m)(x) for m in members], axis=0)
+    np.testing.assert_allclose(Scorer(ensemble)(x), expected, rtol=1e-5, atol=1e-6)
+    registry = ModelRegistry(Settings(model_dir=tmp_path))
+    loaded = registry.load(registry.save(ensemble, schema, {}))
+    np.testing.assert_allclose(LiteScorer(loaded.model)(x), expected, rtol=1e-4, atol=1e-5)
+    assert len(loaded.metadata["normalisation"]["mean"]) == schema.width

@@ -128,3 +128,20 @@ def test_content_neighbours_follow_genres_text_and_cover_unwatched_titles():
     best = dict(zip(src.tolist(), dst.tolist()))
     assert best == {0: 1, 1: 0, 2: 3, 3: 2}
     assert (score > 0).all() and (score <= 1.0 + 1e-6).all()
+
+
+def test_score_weighted_ease_follows_what_fans_of_the_users_favourites_loved():
+    # Titles 10..14 (>= 5 watchers each). Users 1-3 loved 10 and 11, not 12; users 4-6 the other way round.
+    # User 7 loved 10 (and not 13 or 14): the bare watch cannot tell 11 from 12, the scores can.
+    rows = [row for u in (1, 2, 3) for row in ((u, 10, 10), (u, 11, 10), (u, 12, 2), (u, 13, 6), (u, 14, 6))]
+    rows += [row for u in (4, 5, 6) for row in ((u, 10, 2), (u, 11, 2), (u, 12, 10), (u, 13, 6), (u, 14, 6))]
+    rows += [(7, 10, 10), (7, 13, 4), (7, 14, 4)]
+    ratings = with_strength(pd.DataFrame(rows, columns=["user_id", "anime_id", "rating"]))
+    from batch import ease_scored
+    scored = ease_scored.candidates(ratings, k=2)
+    seventh = scored[scored["user_id"] == 7]
+    assert seventh["anime_id"].tolist() == [11, 12] and (seventh["source"] == "ease_scored").all()
+    bare = ease_job.candidates(ratings[["user_id", "anime_id"]], k=2)
+    bare_scores = bare[bare["user_id"] == 7]["score"].tolist()
+    assert bare_scores[0] == pytest.approx(bare_scores[1])          # a watch is a watch: 11 and 12 tie
+    assert seventh["score"].iloc[0] > seventh["score"].iloc[1]

@@ -42,7 +42,8 @@ def test_new_user_gets_popular_titles():
     out = candidates_for_user(store, 42, 5)
     assert [c["anime_id"] for c in out] == [1, 2, 3, 4, 5]
     assert {c["source"] for c in out} == {"popular"}
-    assert all(set(c) == {"anime_id", "score", "source", "ranks"} for c in out)
+    assert all(set(c) == {"anime_id", "score", "source", "ranks", "scores"} for c in out)
+    assert all(c["scores"] == {} for c in out)       # the popular list's scores are not ranker features
     assert [c["ranks"] for c in out] == [{"popular": r} for r in range(1, 6)]
 
 
@@ -226,3 +227,24 @@ def test_merge_candidates_matches_the_item_by_item_fusion():
         assert [c["source"] for c in out] == [c["source"] for c in expected]
         assert [c["ranks"] for c in out] == [c["ranks"] for c in expected]
         np.testing.assert_allclose([c["score"] for c in out], [c["score"] for c in expected], rtol=1e-12)
+
+
+def test_with_a_per_source_depth_the_merge_is_the_union_of_each_sources_unseen_top():
+    lists = {"a": [1, 2, 3, 4, 5], "b": [9, 2, 8, 7]}
+    out = merge_candidates(lists, 100, exclude={1}, weights={"a": 1.0, "b": 1.0}, depth=2)
+    assert {c["anime_id"] for c in out} == {2, 3, 9}             # a: 2, 3 (1 is seen), b: 9, 2
+    assert [c["ranks"] for c in out if c["anime_id"] == 2] == [{"a": 1, "b": 2}]
+    assert merge_candidates(lists, 3, depth=2) == merge_candidates(lists, 100, depth=2)[:3]
+
+
+def test_candidates_carry_each_batch_lists_raw_score_read_and_cached_with_the_list():
+    store = _counting_store()
+    store.write_candidates(7, [{"user_id": 6, "source": "als", "rank": r, "anime_id": 100 + r, "score": 10.0 - r}
+                               for r in range(1, 6)])
+    lists = ListReader(store)
+    for _ in range(2):
+        context = lists.user(6, 10)
+        assert context.scores == {"als": [9.0, 8.0, 7.0, 6.0, 5.0]}
+        out = {c["anime_id"]: c for c in candidates(context, lists, 5)}
+        assert out[103]["scores"] == {"als": 7.0} and out[103]["ranks"]["als"] == 3
+    assert store.reads["read_user_lists"] == 1
