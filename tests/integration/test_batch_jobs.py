@@ -130,7 +130,7 @@ def test_candidates_for_user_merges_and_excludes_seen(built):
         ids = [c["anime_id"] for c in out]
         assert len(ids) == 200 and len(set(ids)) == 200
         assert not {r["anime_id"] for r in store.user_ratings(user)} & set(ids)
-        assert {c["source"] for c in out} <= {"als", "itemitem", "content", "recent", "popular"}
+        assert {c["source"] for c in out} <= {"als", "ease", "ease_scored", "itemitem", "content", "recent", "popular"}
     # a user nobody has seen: popularity
     out = candidates_for_user(store, 987_654_321, 20)
     assert [c["anime_id"] for c in out] == [r["anime_id"] for r in store.popular("all", 20)]
