@@ -75,6 +75,7 @@ class Service(ABC):
         self.settings = settings
         self.dir = self.settings.run_dir / self.name
         self.pid_file = self.dir / "pid"
+        self.hold_file = self.dir / "stopped"   # stopped on purpose: the supervisor leaves it stopped
         self.log_file = self.dir / f"{self.name}.log"
 
     @abstractmethod
@@ -108,7 +109,12 @@ class Service(ABC):
     def running(self) -> bool:
         return self.pid() is not None
 
+    def held(self) -> bool:
+        """Stopped by :meth:`stop` and not started since: not a crash, so not for the supervisor to undo."""
+        return self.hold_file.exists()
+
     def start(self, wait: bool = True) -> None:
+        self.hold_file.unlink(missing_ok=True)
         if self.running():
             if wait:
                 self.wait_healthy()
@@ -138,6 +144,9 @@ class Service(ABC):
         raise TimeoutError(f"{self.name} not healthy after {self.start_timeout_s:.0f}s; see {self.log_file}")
 
     def stop(self, timeout_s: float = 30.0) -> None:
+        """End the process and everything it started; the role stays stopped (:meth:`held`) until started."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.hold_file.touch()    # before the signal: once the process has gone, the supervisor sees why
         pid = self.pid()
         if pid is not None:
             _signal_group(pid, signal.SIGTERM)
@@ -150,7 +159,11 @@ class Service(ABC):
             for member in _session_members(pid):
                 _kill(member)
             _reap(pid)
-        self.pid_file.unlink(missing_ok=True)
+        try:   # unless it names a process started meanwhile: that one must stay findable (and stoppable)
+            if pid is None or int(self.pid_file.read_text()) == pid:
+                self.pid_file.unlink(missing_ok=True)
+        except (FileNotFoundError, ValueError):
+            self.pid_file.unlink(missing_ok=True)
 
     def log_tail(self, lines: int = 20) -> str:
         try:

@@ -2,7 +2,8 @@
 
 Every ``interval_s`` it looks at each supervised role (the streaming job, the batch scheduler,
 the trainer, the API: gunicorn itself replaces a crashed API worker, the supervisor a crashed
-API master). A role whose process has exited, or that has been unhealthy for longer than its
+API master). A role that was stopped on purpose (``Service.stop``: ``make down``, a benchmark
+stopping the streaming job) is left stopped until it is started again. A role whose process has exited, or that has been unhealthy for longer than its
 grace period, is started again after a back-off that doubles with each restart in a row (from
 ``first_backoff_s`` to ``max_backoff_s``) and starts over once the role has run ``stable_s``.
 Each restart is logged and counted in ``<run_dir>/supervisor/restarts.json``, which ``make
@@ -64,11 +65,12 @@ class Supervisor:
 
     def _problem(self, service, state: RoleState, now: float) -> str | None:
         if not service.running():
-            return "its process exited"
+            # Asked after the process has gone: a stop writes its hold before signalling the process.
+            return None if service.held() else "its process exited"
         grace = UNHEALTHY_GRACE_S.get(service.name)
         if grace is None:
             return None
-        if service.healthy():
+        if service.healthy() or service.held():   # held: being stopped on purpose
             state.unhealthy_since = None
             return None
         state.unhealthy_since = state.unhealthy_since or now

@@ -1,9 +1,11 @@
 import socket
+import subprocess
+import sys
 
 import pytest
 
 from config import Settings
-from ops.services import KafkaService
+from ops.services import KafkaService, PythonService
 
 
 def test_a_service_refuses_ports_another_process_holds(tmp_path):
@@ -15,3 +17,49 @@ def test_a_service_refuses_ports_another_process_holds(tmp_path):
         with pytest.raises(RuntimeError, match="already in use"):
             service.start()
         assert not service.running()
+
+
+class Sleeper(PythonService):
+    """A role whose process only sleeps."""
+    name = "sleeper"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-c", "import time; time.sleep(60)"]
+
+    def healthy(self) -> bool:
+        return self.running()
+
+
+def test_a_stopped_role_is_held_until_it_is_started_again(tmp_path):
+    role = Sleeper(Settings(run_dir=tmp_path))
+    role.start()
+    assert role.running() and not role.held()
+    role.stop(timeout_s=5)
+    assert not role.running() and role.held()
+    role.start()
+    try:
+        assert role.running() and not role.held()
+    finally:
+        role.stop(timeout_s=5)
+
+
+def test_a_stop_leaves_the_pid_file_of_a_process_started_meanwhile(tmp_path):
+    """The supervisor may start a role while a slow stop of its last process is still waiting for it."""
+    role = Sleeper(Settings(run_dir=tmp_path))
+    role.start()
+    old = role.pid()
+    newer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        real_pid = role.pid
+
+        def pid_then_replaced():
+            pid = real_pid()
+            role.pid_file.write_text(str(newer.pid))   # what a start during the stop writes
+            return pid
+        role.pid = pid_then_replaced
+        role.stop(timeout_s=5)
+        del role.pid
+        assert old != newer.pid and role.pid() == newer.pid
+    finally:
+        newer.kill()
+        newer.wait()

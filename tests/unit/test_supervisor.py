@@ -10,8 +10,9 @@ from ops.supervisor import Supervisor, read_restarts
 class Role:
     """A role whose process runs or has exited; ``start`` brings it back unless ``fails``."""
 
-    def __init__(self, name: str, running: bool = True, healthy: bool = True, fails: bool = False):
-        self.name, self._running, self._healthy, self.fails = name, running, healthy, fails
+    def __init__(self, name: str, running: bool = True, healthy: bool = True, fails: bool = False,
+                 held: bool = False):
+        self.name, self._running, self._healthy, self.fails, self._held = name, running, healthy, fails, held
         self.starts = self.stops = 0
 
     def running(self) -> bool:
@@ -19,6 +20,9 @@ class Role:
 
     def healthy(self) -> bool:
         return self._healthy
+
+    def held(self) -> bool:
+        return self._held
 
     def stop(self) -> None:
         self.stops += 1
@@ -52,6 +56,15 @@ def test_a_role_whose_process_exited_is_started_again_and_counted(settings):
     saved = read_restarts(settings)
     assert saved["scheduler"]["restarts"] == 1 and "exited" in saved["scheduler"]["last_reason"]
     assert saved["trainer"]["restarts"] == 0
+
+
+def test_a_role_stopped_on_purpose_is_left_stopped_until_started_again(settings):
+    """A benchmark stops the streaming job to build a backlog: starting it behind its back ran two jobs."""
+    stopped = Role("streaming", running=False, held=True)
+    supervisor = Supervisor(settings, [stopped], clock=Clock())
+    assert supervisor.check_once() == [] and stopped.starts == 0
+    stopped._held = False      # started, then crashed
+    assert supervisor.check_once() == ["streaming"] and stopped.starts == 1
 
 
 def test_back_off_doubles_while_a_role_keeps_crashing_and_resets_after_a_stable_run(settings):
