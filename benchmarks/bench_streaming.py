@@ -1,7 +1,7 @@
 """Streaming throughput: Kafka -> Flink -> Cassandra events/s, beside a plain Kafka consumer on the same topics.
 
-A backlog of replayed events (ingest/replay.py, the real ratings of the first users, fresh ids) is
-published while the streaming job is stopped; the job is started and the benchmark times the drain:
+A backlog of replayed events (ingest/replay.py: every user of the ratings sample, three copies under fresh
+ids and seeds -- ~3M events, so that the drain spans several checkpoints) is published while the streaming job is stopped; the job is started and the benchmark times the drain:
 from the first of those events reaching Cassandra to the last (the last event of every partition stored,
 and the features of those events' users complete), and the steady part of it: the job's consumer group commits
 its Kafka offsets when a checkpoint completes (each event's writes done), so the events committed from the first
@@ -9,15 +9,19 @@ checkpoint of the drain to its last, over the time between them, is the rate wit
 left out (its lag is sampled twice a second; a quarter-of-each-partition mark polled in Cassandra fired with
 the first flush, not after a quarter of the drain, so it no longer decides the window). Then it
 checks that the per-user event totals add up to exactly what was published. The reference ceiling,
-measured in the same run: a plain Python Kafka consumer reading the same backlog. Also printed: the CPU
+measured in the same run: a plain Kafka consumer (librdkafka, the fastest client Python has) reading the
+same backlog. Also printed: the CPU
 each service used during the drain. Needs the stack up (``make bench`` starts it); the API stays up.
 """
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 import threading
 import time
+
+import pandas as pd
 
 from config import load_settings
 from ingest.frames import read_anime, read_ratings
@@ -29,18 +33,28 @@ from ops.services import ApiService, CassandraService, KafkaService, StreamingSe
 from store import open_store
 from streaming.job import latest_checkpoint
 
-USERS = 4_000      # every user of the sample: ~1M events, a drain long enough to hold checkpoints
+COPIES = 3   # the sample's 4,000 users replayed 3 times under fresh ids: ~3M events, a drain of several checkpoints
+
+
+def backlog(settings, run: int, copies: int) -> pd.DataFrame:
+    """The replayed stream of every user of the sample, ``copies`` times over (each copy its own user ids and
+    seeded clock: a workload fitted to the real sample, larger than it), ending now."""
+    ratings = read_ratings(settings.ratings_csv)   # user ids below 10,000: each copy shifts them by 10,000
+    now = int(time.time() * 1000)
+    # history up to now: future times would hold the dev stack's title windows for as long
+    copy = lambda c: ratings.assign(user_id=ratings["user_id"] + 3_000_000 + (run * 10 + c) * 10_000)  # noqa: E731
+    return pd.concat([ending_at(replay_events(copy(c), Clock(seed=run * 10 + c)), now) for c in range(copies)],
+                     ignore_index=True)
 
 
 def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_streaming")
+    parser.add_argument("--copies", type=int, default=COPIES, help=f"copies of the sample's users (default {COPIES})")
+    args = parser.parse_args(argv)
     settings = load_settings()
     store = open_store(settings)
-    run = random.randrange(1, 10_000)
-    ratings = read_ratings(settings.ratings_csv)
-    users = sorted(ratings["user_id"].unique())[:USERS]
-    ratings = ratings[ratings["user_id"].isin(users)].assign(user_id=lambda f: f["user_id"] + 3_000_000 + run * 10_000)
-    # history up to now: future times would hold the dev stack's title windows for as long
-    events = ending_at(replay_events(ratings, Clock(seed=run)), int(time.time() * 1000))
+    run = random.randrange(1, 1_000)
+    events = backlog(settings, run, args.copies)
     per_user = events.groupby("user_id").size()
     streaming = StreamingService(settings)
     streaming.stop()
@@ -54,12 +68,12 @@ def main(argv: list[str]) -> int:
     produce_s = time.perf_counter() - began
     end = end_offsets(settings)
     print(f"backlog: {len(events):,} replayed events of {len(per_user)} users published in {produce_s:.1f} s "
-          f"({len(events) / produce_s:,.0f}/s, kafka-python producer)")
+          f"({len(events) / produce_s:,.0f}/s, librdkafka producer)")
 
     began = time.perf_counter()
     seen = read_range(settings, start, end)
     seconds = time.perf_counter() - began
-    print(f"reference  plain Kafka consumer (kafka-python, 1 thread): {seen:,} messages in {seconds:.1f} s = "
+    print(f"reference  plain Kafka consumer (librdkafka, 1 thread): {seen:,} messages in {seconds:.1f} s = "
           f"{seen / seconds:,.0f} events/s")
 
     # Each partition is read in order: once an event is in Cassandra, so is the rest of its partition before it.
@@ -67,6 +81,10 @@ def main(argv: list[str]) -> int:
     firsts, lasts = partition_marks(settings, sent, (0.0, 1.0))
     user_of = {e.event_id: e.user_id for e in sent}
     last_users = {user_of[e] for e in lasts}
+    if streaming.running() or any(store.get_event(e) for e in firsts):
+        print("the streaming job ran while the backlog was published (something started it again): no drain to time")
+        return 1
+    state_before = checkpoint_mb(settings)
     lags = LagSampler(settings)
     streaming.start()
     lags.start()
@@ -118,6 +136,9 @@ def main(argv: list[str]) -> int:
           f"{settings.flink.checkpoint_interval_ms / 1000:g} s; {checkpoint_at['last'] - checkpoint_at['first']} "
           f"completed from the first landed to the last); user totals count {landed:,} "
           f"({landed - len(events):+,} vs published: lost < 0, double counted > 0)")
+    print(f"job state (size of its latest checkpoint): {state_before:,.0f} MB before the drain, "
+          f"{checkpoint_mb(settings):,.0f} MB after (the dedup window's event ids and the attribution join's "
+          f"waiting events grow with each event; each checkpoint copies it all)")
     print("CPU during the drain (cores busy on average, of 2): " + ", ".join(
         f"{name} {used / seconds:.2f}" for name, used in cpu.used.items())
           + "; per 1,000 events: " + ", ".join(f"{name} {used / len(events) * 1e6:.0f} ms"
@@ -148,6 +169,14 @@ class LagSampler(threading.Thread):
     def commits(self) -> list[tuple[float, int]]:
         """(time, lag) at each sample where the lag fell: the checkpoints' offset commits."""
         return [(t, lag) for (_, before), (t, lag) in zip(self.samples, self.samples[1:]) if lag < before]
+
+
+def checkpoint_mb(settings) -> float:
+    try:   # Flink may remove a retained checkpoint under our feet: then the newer one
+        latest = latest_checkpoint(settings)
+        return sum(f.stat().st_size for f in latest.rglob("*") if f.is_file()) / 1e6 if latest else 0.0
+    except FileNotFoundError:
+        return checkpoint_mb(settings)
 
 
 def checkpoint_number(settings) -> int:

@@ -7,8 +7,6 @@ import time
 
 from confluent_kafka import KafkaError as RdKafkaError
 from confluent_kafka import KafkaException, Producer
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
 
 from config import Settings, registry
 from ingest.events import Event
@@ -202,30 +200,49 @@ class EventProducer:
 
 
 class BulkProducer:
-    """Publishes a stream of events as fast as Kafka takes them (the replay): batched sends, acks=all,
-    keyed by user_id; :meth:`flush` returns once every event sent so far is acknowledged."""
+    """Publishes a stream of events as fast as Kafka takes them (the replay): librdkafka batches them (off the
+    GIL), acks=all, idempotent (each partition keeps its order with several requests in flight), keyed by
+    user_id with the Java client's partitioner like :class:`EventProducer`; :meth:`flush` returns once every
+    event sent so far is acknowledged."""
+
+    QUEUED = 500_000    # events librdkafka may hold unacknowledged; beyond it send() waits for room
 
     def __init__(self, settings: Settings):
+        k = settings.kafka
         try:
-            self._producer = KafkaProducer(
-                bootstrap_servers=settings.kafka.bootstrap_servers, client_id="animerec-replay",
-                acks="all", retries=5, linger_ms=50, batch_size=1024 * 1024, buffer_memory=256 * 1024 * 1024,
-                enable_idempotence=True,  # retries keep each partition's order with several requests in flight
-                key_serializer=lambda k: str(k).encode())
-        except (KafkaError, OSError) as exc:
-            raise EventBusUnavailable(f"Kafka is unreachable: {exc}") from exc
-        self._failed: list[Exception] = []
+            self._producer = Producer({
+                "bootstrap.servers": k.bootstrap_servers, "client.id": "animerec-replay", "acks": "all",
+                "enable.idempotence": True, "linger.ms": 50, "partitioner": "murmur2_random",
+                "queue.buffering.max.messages": self.QUEUED, "queue.buffering.max.kbytes": 512 * 1024,
+                "delivery.timeout.ms": k.delivery_timeout_ms, "logger": log})
+        except KafkaException as exc:
+            raise EventBusUnavailable(f"Kafka producer: {exc}") from exc
+        self._failed: list = []
+        self._unserved = 0
+
+    def _delivered(self, err, _msg) -> None:
+        if err is not None:
+            self._failed.append(err)
 
     def send(self, event: Event) -> None:
-        future = self._producer.send(registry.TOPIC_OF_KIND[event.kind].name, key=event.user_id,
-                                     value=event.to_bytes())
-        future.add_errback(self._failed.append)
+        topic, key, value = registry.TOPIC_OF_KIND[event.kind].name, str(event.user_id).encode(), event.to_bytes()
+        while True:
+            try:
+                self._producer.produce(topic, key=key, value=value, on_delivery=self._delivered)
+                break
+            except BufferError:        # the queue is full: serve acknowledgements until there is room
+                self._producer.poll(0.05)
+        self._unserved += 1
+        if self._unserved >= 10_000:
+            self._producer.poll(0)
+            self._unserved = 0
 
     def flush(self) -> None:
-        self._producer.flush()
+        left = self._producer.flush()    # each event is acknowledged or failed within delivery.timeout.ms
+        if left:
+            raise EventBusUnavailable(f"{left} events were neither acknowledged nor failed")
         if self._failed:
-            raise EventBusUnavailable(f"{len(self._failed)} events were not acknowledged: {self._failed[0]}")
+            raise EventBusUnavailable(f"{len(self._failed)} events were not acknowledged: {self._failed[0].str()}")
 
     def close(self) -> None:
         self.flush()
-        self._producer.close(timeout=10)
