@@ -218,10 +218,14 @@ JOBS = ("popularity", "stats", "ease", "ease_scored", "als", "itemitem", "conten
 # viewer does to a list they were served: a click, view or rating of a title in the list, by the same user,
 # within ATTRIBUTION_MS after it was served (by event time); each event counts once (by event id), for the
 # latest such list served before it (last touch); a list counts once however often it was re-published (by
-# request id). An event arriving before its list (out of order) still pairs with it; one older than the list
-# never does; lists outside an experiment count under experiment "default".
+# request id). An event read before its list (the two topics read out of step) still pairs with it if the list
+# is read within ATTRIBUTION_SKEW_MS (processing time); one older than the list never does; lists outside an
+# experiment count under experiment "default".
 EXPERIMENT_SURFACES = ("recommends",)
 ATTRIBUTION_MS = 30 * 60_000
+# How long the stream keeps an event waiting for a list served before it but read after it. Short: every
+# event waits (the join's state holds them all), while lists, far fewer, wait the whole attribution window.
+ATTRIBUTION_SKEW_MS = 2 * 60_000
 EXPERIMENT_BUCKET_MS = 3_600_000      # experiment_metrics rows per hour of serving (bucket = ts // this)
 EXPERIMENT_ALL_TIME = -1              # the row of a variant's all-time figures (distinct titles shown)
 # Counted from the served lists alone, and from the events paired with them (two aggregates of the stream).

@@ -132,10 +132,12 @@ class FlinkSettings(Section):
     sink_flush_ms: int = Field(100, ge=10, description="Cassandra sinks flush their batches this often")
     sink_batch_rows: int = Field(100, ge=1, description="rows per UNLOGGED batch a sink sends")
     sink_in_flight: int = Field(16, ge=1, description="batches a sink has in flight at once")
-    dedup_hours: int = Field(24, ge=1, description="an event_id seen again within this many hours is dropped; "
-                                                  "the window holds each id it saw (~80 bytes of heap with the "
-                                                  "hashmap backend), so it must fit the JVM heap at the rate "
-                                                  "events arrive, or use rocksdb")
+    dedup_hours: int = Field(1, ge=1, description="an event_id seen again within this many hours is dropped from "
+                                                 "the features (the events table is keyed by it regardless); long "
+                                                 "enough for a producer's or client's retry. The window holds each "
+                                                 "id it saw (~70 bytes, copied at every checkpoint with the hashmap "
+                                                 "backend), so rate x window must fit the JVM heap: 1,000 events/s "
+                                                 "for 24 h would be 86M ids (docs/RESULTS.md)")
     state_backend: Literal["hashmap", "rocksdb"] = Field(
         "hashmap", description="hashmap: state on the heap, every checkpoint a full copy (fastest per event; "
                                "the dedup window's ids cost ~100 bytes each); rocksdb: state on local disk, "

@@ -174,8 +174,9 @@ SERVED_ITEMS = f"""SELECT request_id, user_id, experiment_id, variant, ts_ms, bu
     WHERE it.anime_id IS NOT NULL AND it.`position` > 0"""
 
 # A click, view or rating of a title in a list served to the same user, within the attribution window after
-# it (event time). Join state lives as long as the window and a margin for late events, not forever.
-ATTRIBUTION = f"""SELECT /*+ STATE_TTL('ev'='{2 * registry.ATTRIBUTION_MS} ms', 'si'='{2 * registry.ATTRIBUTION_MS} ms') */
+# it (event time). A list waits in the join's state for twice the window (events arrive after it, some late);
+# an event only for the read skew between the two topics (its list was served, so published, before it).
+ATTRIBUTION = f"""SELECT /*+ STATE_TTL('ev'='{registry.ATTRIBUTION_SKEW_MS} ms', 'si'='{2 * registry.ATTRIBUTION_MS} ms') */
         ev.event_id, ev.kind, si.request_id, si.experiment_id, si.variant, si.`position`, si.bucket,
         si.ts_ms AS served_ms
     FROM e AS ev JOIN si ON ev.user_id = si.user_id AND ev.anime_id = si.anime_id

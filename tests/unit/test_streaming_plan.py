@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from config import Settings
+from config import Settings, registry
 from config.registry import RECENT_EVENTS, Window
 from store.cassandra.sinks import SINKS, sink_delete_cql
 from streaming import job
@@ -108,3 +108,10 @@ def test_only_the_attributed_counts_take_deletes_and_a_delete_zeroes_them_keepin
     assert cql.startswith("UPDATE ks.experiment_metrics SET ") and "DELETE" not in cql
     assert all(f"{column} = 0" in cql for column in SINKS["experiment_attributed"].columns[3:])
     assert cql.endswith("WHERE experiment_id = ? AND variant = ? AND bucket = ?")
+
+
+def test_the_attribution_join_keeps_events_only_for_the_read_skew_and_lists_for_the_window():
+    """Every event enters the join's state; holding each for an hour made it a third of the job's state."""
+    ttl = dict(re.findall(r"'(\w+)'='(\d+) ms'", job.ATTRIBUTION))
+    assert int(ttl["ev"]) == registry.ATTRIBUTION_SKEW_MS < registry.ATTRIBUTION_MS
+    assert int(ttl["si"]) >= registry.ATTRIBUTION_MS
