@@ -67,6 +67,23 @@ class Receipt:
         return self._done.wait(timeout_s)
 
 
+def _config(settings: Settings, client_id: str, **overrides) -> dict:
+    """What every producer of ours asks of librdkafka: acks=all, idempotent (a partition keeps its order with
+    several requests in flight), and the Java client's partitioner (as kafka-python's): a user's events share
+    one partition whichever of our producers sent them."""
+    k = settings.kafka
+    return {"bootstrap.servers": k.bootstrap_servers, "client.id": client_id, "acks": "all",
+            "enable.idempotence": True, "partitioner": "murmur2_random",
+            "delivery.timeout.ms": k.delivery_timeout_ms,
+            "logger": log,  # librdkafka's lines go to our logs (when the producer is polled)
+            **overrides}
+
+
+def _record(event: Event) -> tuple[str, bytes, bytes]:
+    """An event as (topic, key, value): on its kind's topic, keyed by user."""
+    return registry.TOPIC_OF_KIND[event.kind].name, str(event.user_id).encode(), event.to_bytes()
+
+
 class EventProducer:
     """Publishes events keyed by user_id; a publish returns once the broker acknowledged (acks=all).
 
@@ -102,15 +119,11 @@ class EventProducer:
             if self._producer is None:
                 k = self.settings.kafka
                 try:
-                    self._producer = Producer({
-                        "bootstrap.servers": k.bootstrap_servers, "client.id": "animerec-api", "acks": "all",
-                        "enable.idempotence": True, "linger.ms": k.linger_ms,
-                        "partitioner": "murmur2_random",  # the Java client's (and kafka-python's): a user's
-                        # events share one partition whichever of our producers sent them
-                        "request.timeout.ms": k.request_timeout_ms, "delivery.timeout.ms": k.delivery_timeout_ms,
-                        "queue.buffering.max.messages": 2 * k.max_pending_events,
-                        "logger": log,  # librdkafka's lines go to our logs (served by the delivery thread)
-                        "error_cb": self._client_error})
+                    self._producer = Producer(_config(
+                        self.settings, "animerec-api", **{
+                            "linger.ms": k.linger_ms, "request.timeout.ms": k.request_timeout_ms,
+                            "queue.buffering.max.messages": 2 * k.max_pending_events,
+                            "error_cb": self._client_error}))
                 except KafkaException as exc:
                     raise EventBusUnavailable(f"Kafka producer: {exc}") from exc
                 self._stop.clear()
@@ -142,8 +155,8 @@ class EventProducer:
         try:
             client = self._client()
             for event in events:
-                client.produce(registry.TOPIC_OF_KIND[event.kind].name, key=str(event.user_id).encode(),
-                               value=event.to_bytes(), on_delivery=receipt.settle)
+                topic, key, value = _record(event)
+                client.produce(topic, key=key, value=value, on_delivery=receipt.settle)
                 sent += 1
         except (KafkaException, BufferError) as exc:
             self._pending.release(len(events) - sent)
@@ -200,21 +213,17 @@ class EventProducer:
 
 
 class BulkProducer:
-    """Publishes a stream of events as fast as Kafka takes them (the replay): librdkafka batches them (off the
-    GIL), acks=all, idempotent (each partition keeps its order with several requests in flight), keyed by
-    user_id with the Java client's partitioner like :class:`EventProducer`; :meth:`flush` returns once every
-    event sent so far is acknowledged."""
+    """Publishes a stream of events as fast as Kafka takes them (the replay): librdkafka batches them off the
+    GIL, with :class:`EventProducer`'s guarantees; :meth:`flush` returns once every event sent so far is
+    acknowledged."""
 
     QUEUED = 500_000    # events librdkafka may hold unacknowledged; beyond it send() waits for room
 
     def __init__(self, settings: Settings):
-        k = settings.kafka
         try:
-            self._producer = Producer({
-                "bootstrap.servers": k.bootstrap_servers, "client.id": "animerec-replay", "acks": "all",
-                "enable.idempotence": True, "linger.ms": 50, "partitioner": "murmur2_random",
-                "queue.buffering.max.messages": self.QUEUED, "queue.buffering.max.kbytes": 512 * 1024,
-                "delivery.timeout.ms": k.delivery_timeout_ms, "logger": log})
+            self._producer = Producer(_config(settings, "animerec-replay", **{
+                "linger.ms": 50, "queue.buffering.max.messages": self.QUEUED,
+                "queue.buffering.max.kbytes": 512 * 1024}))
         except KafkaException as exc:
             raise EventBusUnavailable(f"Kafka producer: {exc}") from exc
         self._failed: list = []
@@ -225,7 +234,7 @@ class BulkProducer:
             self._failed.append(err)
 
     def send(self, event: Event) -> None:
-        topic, key, value = registry.TOPIC_OF_KIND[event.kind].name, str(event.user_id).encode(), event.to_bytes()
+        topic, key, value = _record(event)
         while True:
             try:
                 self._producer.produce(topic, key=key, value=value, on_delivery=self._delivered)

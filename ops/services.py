@@ -159,10 +159,7 @@ class Service(ABC):
             for member in _session_members(pid):
                 _kill(member)
             _reap(pid)
-        try:   # unless it names a process started meanwhile: that one must stay findable (and stoppable)
-            if pid is None or int(self.pid_file.read_text()) == pid:
-                self.pid_file.unlink(missing_ok=True)
-        except (FileNotFoundError, ValueError):
+        if self.pid() in (None, pid):   # not a process started meanwhile: that one must stay findable
             self.pid_file.unlink(missing_ok=True)
 
     def log_tail(self, lines: int = 20) -> str:
