@@ -20,7 +20,8 @@ COMPONENTS = tuple(sorted(p.name for p in JARS_DIR.iterdir() if (p / "pom.xml").
 
 
 def _sources(component: str) -> list[Path]:
-    return sorted((JARS_DIR / component / "src").rglob("*.java"))
+    """What the component's own jar is built from: Java sources and resources (a connector's service file)."""
+    return sorted(p for p in (JARS_DIR / component / "src").rglob("*") if p.is_file())
 
 
 def class_source(component: str, class_name: str) -> str:

@@ -3,11 +3,12 @@
 Everything per event runs in Flink's JVM: the Kafka source parses JSON, a keep-first
 deduplication on ``event_id`` drops repeats (a producer retry, a replay within
 ``flink.dedup_hours``), and SQL aggregates compute the real-time features named in
-:mod:`config.registry`. Results leave through ``animerec.flink.UpsertSink`` (jars/flink/src),
-which coalesces rows by key and writes UNLOGGED batches asynchronously, flushing before every
-checkpoint. With checkpoints restored on restart, Kafka offsets and the aggregates' state
-rewind together, and every write is an upsert of an absolute value keyed by event or entity:
-what lands in Cassandra is what one pass over each event would have written.
+:mod:`config.registry`. The whole job is one SQL statement set: every query is an ``INSERT INTO`` a
+table of the connector ``animerec-cassandra`` (``animerec.flink.UpsertSinkFactory``, jars/flink/src),
+whose sink takes Flink's internal rows as they are, coalesces them by key and writes UNLOGGED batches
+asynchronously, flushing before every checkpoint. With checkpoints restored on restart, Kafka offsets
+and the aggregates' state rewind together, and every write is an upsert of an absolute value keyed by
+event or entity: what lands in Cassandra is what one pass over each event would have written.
 
 Python builds the plan and watches the job; no event passes through a Python worker.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
-from pyflink.table import Schema, StreamTableEnvironment
+from pyflink.table import Schema, StreamTableEnvironment, TableDescriptor
 
 from config import Settings, registry
 from config.registry import CTR_PRIOR_CLICKS, CTR_PRIOR_VIEWS, SESSION_WINDOW, TITLE_WINDOWS
@@ -101,12 +102,17 @@ def _table_config(t_env, settings: Settings, minibatch: bool) -> None:
     if on:
         config.set("table.exec.mini-batch.allow-latency", f"{settings.flink.minibatch_ms} ms")
         config.set("table.exec.mini-batch.size", "5000")
+    # Each sink's key is its query's group key (or the event's id): rows of a key arrive in order, and a
+    # materializer before the sink (state per key, to reorder them) would only cost.
+    config.set("table.exec.sink.upsert-materialize", "NONE")
 
 
 # -- the plan ---------------------------------------------------------------------------------------
 def keep(source: str = "e") -> str:
-    """The hint that keeps an all-time aggregate's state (on its input ``source``, a table or alias) forever."""
-    return f"/*+ STATE_TTL('{source}'='36500 d') */"
+    """The hint that keeps an all-time aggregate's state (on its input ``source``, a table or alias) forever:
+    a TTL of 0 is no TTL, so the state also skips the heap backend's incremental TTL cleanup, which visits
+    entries on every access (a third of the job's CPU when these aggregates had a 100-year TTL instead)."""
+    return f"/*+ STATE_TTL('{source}'='0 ms') */"
 
 
 KEEP = keep()
@@ -176,12 +182,13 @@ SERVED_ITEMS = f"""SELECT request_id, user_id, experiment_id, variant, ts_ms, bu
 # A click, view or rating of a title in a list served to the same user, within the attribution window after
 # it (event time). A list waits in the join's state for twice the window (events arrive after it, some late);
 # an event only for the read skew between the two topics (its list was served, so published, before it).
+# The events side (view ``ev``) carries only what the pairing needs: it is what the join holds per event.
+ATTRIBUTED_EVENTS = """SELECT event_id, kind, user_id, anime_id, ts_ms FROM e WHERE kind IN ('click', 'view', 'rating')"""
 ATTRIBUTION = f"""SELECT /*+ STATE_TTL('ev'='{registry.ATTRIBUTION_SKEW_MS} ms', 'si'='{2 * registry.ATTRIBUTION_MS} ms') */
         ev.event_id, ev.kind, si.request_id, si.experiment_id, si.variant, si.`position`, si.bucket,
         si.ts_ms AS served_ms
-    FROM e AS ev JOIN si ON ev.user_id = si.user_id AND ev.anime_id = si.anime_id
-    WHERE ev.kind IN ('click', 'view', 'rating') AND ev.ts_ms >= si.ts_ms
-          AND ev.ts_ms < si.ts_ms + {registry.ATTRIBUTION_MS}"""
+    FROM ev JOIN si ON ev.user_id = si.user_id AND ev.anime_id = si.anime_id
+    WHERE ev.ts_ms >= si.ts_ms AND ev.ts_ms < si.ts_ms + {registry.ATTRIBUTION_MS}"""
 
 
 # Java aggregate functions of ours (jars/flink/src), by the name the queries call them.
@@ -203,7 +210,7 @@ def queries() -> dict[str, str]:
     windows = ",\n".join(f"{_sliding(click, w)} AS clicks_{w.name}, {_sliding(view, w)} AS views_{w.name}, "
                          f"MAX(ts) AS window_at_{w.name}" for w in TITLE_WINDOWS)
     return {
-        "events": "SELECT event_id, kind, user_id, anime_id, rating, ts, pt AS written_at FROM e",
+        "events": "SELECT event_id, kind, user_id, anime_id, rating, ts, CURRENT_TIMESTAMP AS written_at FROM e",
         "rating_upserts": "SELECT user_id, anime_id, rating, ts AS updated_at, ts_ms * 1000 AS write_us FROM e "
                           "WHERE kind = 'rating' AND rating IS NOT NULL",
         "rating_deletes": "SELECT ts_ms * 1000 AS write_us, user_id, anime_id FROM e "
@@ -261,7 +268,7 @@ def plan_id(settings: Settings) -> str:
     """A digest of everything that shapes the job's state: SQL, sinks' CQL, the aggregate functions' Java
     sources (their accumulators are state), the settings the plan reads (whether aggregates run in
     mini-batches, not how long a batch is: that changes no state)."""
-    parts = [source_ddl(settings), DEDUP, served_source_ddl(settings), SERVED_ITEMS, ATTRIBUTION, *queries().values(),
+    parts = [source_ddl(settings), DEDUP, served_source_ddl(settings), SERVED_ITEMS, ATTRIBUTED_EVENTS, ATTRIBUTION, *queries().values(),
              *(f"{SINKS[name].cql} {SINKS[name].on_delete}" for name in sorted(SINKS)),
              *(f"{name}={fetch.class_source('flink', cls)}" for name, cls in sorted(FUNCTIONS.items())),
              str(settings.flink.parallelism), str(settings.flink.minibatch_ms > 0), str(settings.flink.dedup_hours),
@@ -269,49 +276,74 @@ def plan_id(settings: Settings) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
-def _sink(settings: Settings, name: str):
+def sink_table(t_env, settings: Settings, name: str, table) -> TableDescriptor:
+    """The ``animerec-cassandra`` table that query ``name``'s rows (``table``) go into: its columns are the
+    query's, its primary key the sink's Cassandra key (store/cassandra/sinks.py)."""
     spec = SINKS[name]
     jvm = get_gateway().jvm
-    keys = get_gateway().new_array(jvm.int, len(spec.key))
-    for i, field in enumerate(spec.key_fields()):
-        keys[i] = field
-    host_list, keyspace = ",".join(settings.cassandra.contact_points), settings.cassandra.keyspace
-    return jvm.animerec.flink.UpsertSink(host_list, settings.cassandra.port, sink_cql(name, keyspace),
-                                         sink_delete_cql(name, keyspace), keys, spec.partition,
-                                         settings.flink.sink_batch_rows, settings.flink.sink_in_flight,
-                                         settings.flink.sink_flush_ms)
+    keys = get_gateway().new_array(jvm.String, len(spec.key))
+    for i, column in enumerate(spec.key):
+        keys[i] = column
+    builder = jvm.org.apache.flink.table.api.Schema.newBuilder()
+    for column in table._j_table.getResolvedSchema().getColumns():   # a primary key's columns are NOT NULL
+        data_type = column.getDataType()
+        builder.column(column.getName(), data_type.notNull() if column.getName() in spec.key else data_type)
+    schema = builder.primaryKey(keys).build()
+    keyspace = settings.cassandra.keyspace
+    descriptor = TableDescriptor.for_connector("animerec-cassandra").schema(Schema(schema)) \
+        .option("hosts", ",".join(settings.cassandra.contact_points)) \
+        .option("port", str(settings.cassandra.port)) \
+        .option("upsert", sink_cql(name, keyspace)) \
+        .option("partition-fields", str(spec.partition)) \
+        .option("batch-rows", str(settings.flink.sink_batch_rows)) \
+        .option("in-flight", str(settings.flink.sink_in_flight)) \
+        .option("flush-ms", str(settings.flink.sink_flush_ms))
+    if spec.on_delete is not None:
+        descriptor = descriptor.option("delete", sink_delete_cql(name, keyspace))
+    return descriptor.build()
 
 
-def build(t_env, settings: Settings, startup: str = "group-offsets") -> None:
-    """Add the job's topology to ``t_env``: one source, one dedup, then one SQL query and one sink per table.
+def _internal_view(t_env, name: str, table) -> None:
+    """Compile ``table`` now, with the table config of this moment, and register its rows as view ``name``:
+    every query reading the view shares this one translation. The rows cross as Flink's internal ``RowData``
+    both ways (identity conversions), so the boundary costs no per-row conversion."""
+    jvm = get_gateway().jvm
+    internal = jvm.Class.forName("org.apache.flink.table.data.RowData")
+    j_tenv, j_table = t_env._j_tenv, table._j_table
+    rows = j_tenv.toDataStream(j_table, j_table.getResolvedSchema().toPhysicalRowDataType().bridgedTo(internal))
+    j_tenv.createTemporaryView(name, j_tenv.fromDataStream(rows))
 
-    The deduplicated stream is translated first, without mini-batches, and read back as the view ``e``,
-    which every query then shares (one dedup, however many queries). Nothing in the plan uses event-time
-    watermarks: windows are counted in buckets of event time by the aggregates themselves, so an event
-    that arrives late still counts wherever its time falls inside a window.
+
+def build(t_env, settings: Settings, startup: str = "group-offsets"):
+    """The job's topology in ``t_env``, as a statement set: one source, one dedup, then one SQL query and one
+    Cassandra table per sink.
+
+    The deduplicated events (view ``e``), the served lists' titles (``si``) and their pairing (``a``) are
+    each compiled once, without mini-batches (a keep-first and a join gain nothing from them, and Flink's
+    mini-batch join pays for its state's TTL cleanup on every bundle), and read back as views that every query
+    shares; the queries' aggregates then run in mini-batches. Nothing in the plan uses event-time watermarks:
+    windows are counted in buckets of event time by the aggregates themselves, so an event that arrives late
+    still counts wherever its time falls inside a window.
     """
     for name, cls in FUNCTIONS.items():
         t_env.create_java_temporary_function(name, cls)
     _table_config(t_env, settings, minibatch=False)
     t_env.execute_sql(source_ddl(settings, startup))
-    deduped = t_env.to_data_stream(t_env.sql_query(DEDUP))
-    schema = Schema.new_builder().column_by_expression("pt", "PROCTIME()").build()
-    t_env.create_temporary_view("e", t_env.from_data_stream(deduped, schema))
-    # Served lists (once each, a row per title shown) and their pairing with events, each read back as a
-    # view with a processing time of its own: the keep-first steps after them stay append-only.
+    _internal_view(t_env, "e", t_env.sql_query(DEDUP))
     t_env.execute_sql(served_source_ddl(settings, startup))
-    served = t_env.to_data_stream(t_env.sql_query(SERVED_ITEMS))
-    t_env.create_temporary_view("si", t_env.from_data_stream(served, schema))
-    paired = t_env.to_data_stream(t_env.sql_query(ATTRIBUTION))
-    t_env.create_temporary_view("a", t_env.from_data_stream(paired, schema))
+    _internal_view(t_env, "si", t_env.sql_query(SERVED_ITEMS))
+    t_env.create_temporary_view("ev", t_env.sql_query(ATTRIBUTED_EVENTS))
+    _internal_view(t_env, "a", t_env.sql_query(ATTRIBUTION))
     _table_config(t_env, settings, minibatch=True)
+    statements = t_env.create_statement_set()
     for name, sql in queries().items():
         table = t_env.sql_query(sql)
         if table.get_schema().get_field_names() != list(SINKS[name].columns):
             raise ValueError(f"query {name} produces {table.get_schema().get_field_names()}, "
                              f"sink expects {list(SINKS[name].columns)}")
-        stream = t_env.to_changelog_stream(table)
-        stream._j_data_stream.addSink(_sink(settings, name)).name(f"cassandra:{name}").uid(f"sink-{name}")
+        t_env.create_temporary_table(f"cassandra_{name}", sink_table(t_env, settings, name, table))
+        statements.add_insert(f"cassandra_{name}", table)
+    return statements
 
 
 def run(settings: Settings) -> None:
@@ -322,8 +354,8 @@ def run(settings: Settings) -> None:
     env = StreamExecutionEnvironment.get_execution_environment(_configuration(settings, checkpoint))
     env.set_parallelism(settings.flink.parallelism)
     t_env = StreamTableEnvironment.create(env)
-    build(t_env, settings, "earliest-offset" if checkpoint is None else "group-offsets")
-    client = env.execute_async(JOB_NAME)
+    statements = build(t_env, settings, "earliest-offset" if checkpoint is None else "group-offsets")
+    client = statements.execute().get_job_client()
     log.info("submitted job %s (plan %s)", client.get_job_id(), plan_id(settings))
     last = None
     while True:

@@ -1,4 +1,5 @@
-"""The streaming job's writes, as CQL that the job's JVM sink (``animerec.flink.UpsertSink``) binds.
+"""The streaming job's writes, as CQL that the job's JVM sink binds (``animerec.flink.UpsertSink``, one table of
+the SQL connector ``animerec-cassandra`` per sink).
 
 The streaming job runs its SQL in Flink and hands each result to a sink built from one
 :class:`SinkSpec`: the sink binds the result's fields, in order, to ``cql``. Keeping the

@@ -1,6 +1,7 @@
 package animerec.flink;
 
 import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.annotation.FunctionHint;
 import org.apache.flink.table.functions.AggregateFunction;
 
 import java.util.HashMap;
@@ -13,12 +14,12 @@ import java.util.Map;
  * genres' weights is what decay would give at any later moment. A key new to the catalog is simply a new
  * entry. The pure-Python definition is {@code streaming.definitions.decay_weight} / {@code user_rows}.
  */
-@DataTypeHint("MAP<STRING, DOUBLE>")
+@FunctionHint(accumulator = @DataTypeHint(value = "RAW", bridgedTo = DecayedSum.Acc.class), output = @DataTypeHint("MAP<STRING, DOUBLE>"))
 public class DecayedSum extends AggregateFunction<Map<String, Double>, DecayedSum.Acc> {
     private static final long serialVersionUID = 1L;
 
     public static class Acc {
-        public @DataTypeHint("MAP<STRING, DOUBLE>") Map<String, Double> sums = new HashMap<>();
+        public Map<String, Double> sums = new HashMap<>();
     }
 
     @Override

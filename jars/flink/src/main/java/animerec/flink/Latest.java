@@ -16,7 +16,8 @@ import java.util.List;
  * An event older than the n kept ones is dropped at once, so the state per group is n events.
  * The pure-Python definition is {@code streaming.definitions.user_rows} ({@code recent}).
  */
-@FunctionHint(output = @DataTypeHint("ROW<event_ids ARRAY<STRING>, anime_ids ARRAY<INT>, kinds ARRAY<STRING>, times ARRAY<TIMESTAMP_LTZ(3)>>"))
+@FunctionHint(accumulator = @DataTypeHint(value = "RAW", bridgedTo = Latest.Acc.class),
+              output = @DataTypeHint("ROW<event_ids ARRAY<STRING>, anime_ids ARRAY<INT>, kinds ARRAY<STRING>, times ARRAY<TIMESTAMP_LTZ(3)>>"))
 public class Latest extends AggregateFunction<Row, Latest.Acc> {
     private static final long serialVersionUID = 1L;
 

@@ -1,5 +1,7 @@
 package animerec.flink;
 
+import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.annotation.FunctionHint;
 import org.apache.flink.table.functions.AggregateFunction;
 
 /**
@@ -13,6 +15,7 @@ import org.apache.flink.table.functions.AggregateFunction;
  * it arrives is not counted, and it would have left the window by now anyway). The pure-Python definition
  * the integration test compares with is {@code streaming.definitions.sliding_count}.
  */
+@FunctionHint(accumulator = @DataTypeHint(value = "RAW", bridgedTo = SlidingCount.Acc.class))
 public class SlidingCount extends AggregateFunction<Long, SlidingCount.Acc> {
     private static final long serialVersionUID = 1L;
 

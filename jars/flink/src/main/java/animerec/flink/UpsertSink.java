@@ -1,6 +1,7 @@
 package animerec.flink;
 
 import com.datastax.driver.core.BatchStatement;
+import com.datastax.driver.core.BoundStatement;
 import com.datastax.driver.core.Cluster;
 import com.datastax.driver.core.PoolingOptions;
 import com.datastax.driver.core.PreparedStatement;
@@ -18,15 +19,20 @@ import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.sink.RichSinkFunction;
 import org.apache.flink.streaming.api.operators.StreamingRuntimeContext;
 import org.apache.flink.streaming.runtime.tasks.ProcessingTimeService;
-import org.apache.flink.types.Row;
+import org.apache.flink.table.data.ArrayData;
+import org.apache.flink.table.data.MapData;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.StringData;
+import org.apache.flink.table.data.TimestampData;
+import org.apache.flink.table.types.logical.ArrayType;
+import org.apache.flink.table.types.logical.LogicalType;
+import org.apache.flink.table.types.logical.MapType;
 import org.apache.flink.types.RowKind;
 
-import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Date;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +42,10 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Writes a changelog of rows to one Cassandra table as idempotent upserts, in batches.
+ *
+ * <p>Rows arrive in Flink's internal format ({@link RowData}, from {@link UpsertSinkFactory}: a SQL INSERT
+ * INTO a table of connector {@code animerec-cassandra}); each is turned into the driver's Java values once, by
+ * its fields' SQL types, and bound with typed setters (no per-value codec lookup).
  *
  * <p>Rows are buffered and coalesced by primary key (the last change of a key within a flush wins;
  * UPDATE_BEFORE rows are skipped, DELETE rows delete), then sent as UNLOGGED batches of rows that share a
@@ -47,7 +57,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>Built from Python (streaming/job.py): the CQL statements, the key columns and the sizes come from the
  * table registry and settings, so this class knows no table.
  */
-public class UpsertSink extends RichSinkFunction<Row> implements CheckpointedFunction {
+public class UpsertSink extends RichSinkFunction<RowData> implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
 
     private final String contactPoints;
@@ -56,6 +66,7 @@ public class UpsertSink extends RichSinkFunction<Row> implements CheckpointedFun
     private final String deleteCql;
     private final int[] keyFields;
     private final int partitionFields;
+    private final LogicalType[] types;
     private final int batchRows;
     private final int maxInFlight;
     private final long flushMs;
@@ -64,7 +75,7 @@ public class UpsertSink extends RichSinkFunction<Row> implements CheckpointedFun
     private transient Session session;
     private transient PreparedStatement upsert;
     private transient PreparedStatement delete;
-    private transient Map<List<Object>, Row> buffer;
+    private transient Map<List<Object>, Pending> buffer;
     private transient Semaphore inFlight;
     private transient AtomicReference<Throwable> failure;
     private transient ProcessingTimeService timers;
@@ -74,15 +85,17 @@ public class UpsertSink extends RichSinkFunction<Row> implements CheckpointedFun
      * @param deleteCql   DELETE binding the key fields in order, or null when the changelog has no deletes
      * @param keyFields   positions of the primary-key fields in the row
      * @param partitionFields how many of keyFields form the partition key (batches group rows by it)
+     * @param types       the SQL type of each field of the row, in order
      */
     public UpsertSink(String contactPoints, int port, String upsertCql, String deleteCql, int[] keyFields,
-                      int partitionFields, int batchRows, int maxInFlight, long flushMs) {
+                      int partitionFields, LogicalType[] types, int batchRows, int maxInFlight, long flushMs) {
         this.contactPoints = contactPoints;
         this.port = port;
         this.upsertCql = upsertCql;
         this.deleteCql = deleteCql;
         this.keyFields = keyFields;
         this.partitionFields = partitionFields;
+        this.types = types;
         this.batchRows = batchRows;
         this.maxInFlight = maxInFlight;
         this.flushMs = flushMs;
@@ -112,24 +125,131 @@ public class UpsertSink extends RichSinkFunction<Row> implements CheckpointedFun
         });
     }
 
+    /** A row waiting for a flush: its values as the driver takes them, and whether it deletes its key. */
+    private static final class Pending {
+        final Object[] values;
+        final boolean delete;
+
+        Pending(Object[] values, boolean delete) {
+            this.values = values;
+            this.delete = delete;
+        }
+    }
+
     @Override
-    public void invoke(Row row, Context context) throws Exception {
+    public void invoke(RowData row, Context context) throws Exception {
         rethrow();
-        if (row.getKind() == RowKind.UPDATE_BEFORE) {
+        if (row.getRowKind() == RowKind.UPDATE_BEFORE) {
             return;
         }
-        buffer.put(key(row), row);
+        Object[] values = new Object[types.length];
+        for (int i = 0; i < types.length; i++) {
+            values[i] = row.isNullAt(i) ? null : cql(field(row, i, types[i]), types[i]);
+        }
+        Object[] key = new Object[keyFields.length];
+        for (int i = 0; i < keyFields.length; i++) {
+            key[i] = values[keyFields[i]];
+        }
+        buffer.put(Arrays.asList(key), new Pending(values, row.getRowKind() == RowKind.DELETE));
         if (buffer.size() >= batchRows * maxInFlight) {
             flush();
         }
     }
 
-    private List<Object> key(Row row) {
-        Object[] key = new Object[keyFields.length];
-        for (int i = 0; i < keyFields.length; i++) {
-            key[i] = row.getField(keyFields[i]);
+    /** Field {@code i} of {@code row} (not null) in Flink's internal format. */
+    private static Object field(RowData row, int i, LogicalType type) {
+        switch (type.getTypeRoot()) {
+            case CHAR: case VARCHAR: return row.getString(i);
+            case BOOLEAN: return row.getBoolean(i);
+            case INTEGER: return row.getInt(i);
+            case BIGINT: return row.getLong(i);
+            case DOUBLE: return row.getDouble(i);
+            case FLOAT: return row.getFloat(i);
+            case TIMESTAMP_WITHOUT_TIME_ZONE: case TIMESTAMP_WITH_LOCAL_TIME_ZONE:
+                return row.getTimestamp(i, precision(type));
+            case ARRAY: return row.getArray(i);
+            case MAP: return row.getMap(i);
+            default: throw new IllegalArgumentException("no Cassandra value for SQL type " + type);
         }
-        return Arrays.asList(key);
+    }
+
+    private static int precision(LogicalType type) {
+        return org.apache.flink.table.types.logical.utils.LogicalTypeChecks.getPrecision(type);
+    }
+
+    /** A value in Flink's internal format as the driver takes it: text String, timestamps Date, lists, maps. */
+    private static Object cql(Object value, LogicalType type) {
+        switch (type.getTypeRoot()) {
+            case CHAR: case VARCHAR: return ((StringData) value).toString();
+            case TIMESTAMP_WITHOUT_TIME_ZONE: case TIMESTAMP_WITH_LOCAL_TIME_ZONE:
+                return new Date(((TimestampData) value).getMillisecond());
+            case ARRAY: {
+                LogicalType element = ((ArrayType) type).getElementType();
+                ArrayData.ElementGetter get = ArrayData.createElementGetter(element);
+                ArrayData array = (ArrayData) value;
+                List<Object> list = new ArrayList<>(array.size());
+                for (int i = 0; i < array.size(); i++) {
+                    Object e = get.getElementOrNull(array, i);
+                    list.add(e == null ? null : cql(e, element));
+                }
+                return list;
+            }
+            case MAP: {
+                MapType mapType = (MapType) type;
+                MapData map = (MapData) value;
+                ArrayData keys = map.keyArray();
+                ArrayData values = map.valueArray();
+                ArrayData.ElementGetter getKey = ArrayData.createElementGetter(mapType.getKeyType());
+                ArrayData.ElementGetter getValue = ArrayData.createElementGetter(mapType.getValueType());
+                Map<Object, Object> out = new HashMap<>();
+                for (int i = 0; i < map.size(); i++) {
+                    Object v = getValue.getElementOrNull(values, i);
+                    out.put(cql(getKey.getElementOrNull(keys, i), mapType.getKeyType()),
+                            v == null ? null : cql(v, mapType.getValueType()));
+                }
+                return out;
+            }
+            default: return value;
+        }
+    }
+
+    /** Bind {@code value} (from {@link #cql}) to variable {@code i} by the field's SQL type. */
+    private static void set(BoundStatement statement, int i, Object value, LogicalType type) {
+        if (value == null) {
+            statement.setToNull(i);
+            return;
+        }
+        switch (type.getTypeRoot()) {
+            case CHAR: case VARCHAR: statement.setString(i, (String) value); break;
+            case BOOLEAN: statement.setBool(i, (Boolean) value); break;
+            case INTEGER: statement.setInt(i, (Integer) value); break;
+            case BIGINT: statement.setLong(i, (Long) value); break;
+            case DOUBLE: statement.setDouble(i, (Double) value); break;
+            case FLOAT: statement.setFloat(i, (Float) value); break;
+            case TIMESTAMP_WITHOUT_TIME_ZONE: case TIMESTAMP_WITH_LOCAL_TIME_ZONE:
+                statement.setTimestamp(i, (Date) value); break;
+            case ARRAY: statement.setList(i, (List<?>) value, javaClass(((ArrayType) type).getElementType())); break;
+            case MAP: {
+                MapType map = (MapType) type;
+                statement.setMap(i, (Map<?, ?>) value, javaClass(map.getKeyType()), javaClass(map.getValueType()));
+                break;
+            }
+            default: throw new IllegalArgumentException("no Cassandra value for SQL type " + type);
+        }
+    }
+
+    @SuppressWarnings("rawtypes")
+    private static Class javaClass(LogicalType type) {
+        switch (type.getTypeRoot()) {
+            case CHAR: case VARCHAR: return String.class;
+            case BOOLEAN: return Boolean.class;
+            case INTEGER: return Integer.class;
+            case BIGINT: return Long.class;
+            case DOUBLE: return Double.class;
+            case FLOAT: return Float.class;
+            case TIMESTAMP_WITHOUT_TIME_ZONE: case TIMESTAMP_WITH_LOCAL_TIME_ZONE: return Date.class;
+            default: throw new IllegalArgumentException("no Cassandra collection element for SQL type " + type);
+        }
     }
 
     /** Send the buffer: rows of one partition together, small partitions packed up to batchRows a batch. */
@@ -138,19 +258,19 @@ public class UpsertSink extends RichSinkFunction<Row> implements CheckpointedFun
         if (buffer.isEmpty()) {
             return;
         }
-        Map<List<Object>, List<Row>> partitions = new LinkedHashMap<>();
-        for (Map.Entry<List<Object>, Row> e : buffer.entrySet()) {
+        Map<List<Object>, List<Pending>> partitions = new LinkedHashMap<>();
+        for (Map.Entry<List<Object>, Pending> e : buffer.entrySet()) {
             partitions.computeIfAbsent(e.getKey().subList(0, partitionFields), k -> new ArrayList<>()).add(e.getValue());
         }
         buffer = new LinkedHashMap<>();
         BatchStatement batch = new BatchStatement(BatchStatement.Type.UNLOGGED);
-        for (List<Row> rows : partitions.values()) {
+        for (List<Pending> rows : partitions.values()) {
             if (batch.size() > 0 && batch.size() + rows.size() > batchRows) {
                 send(batch);
                 batch = new BatchStatement(BatchStatement.Type.UNLOGGED);
             }
-            for (Row row : rows) {
-                batch.add(row.getKind() == RowKind.DELETE ? bindKey(row) : upsert.bind(values(row)));
+            for (Pending row : rows) {
+                batch.add(row.delete ? bindKey(row.values) : bindAll(row.values));
             }
         }
         if (batch.size() > 0) {
@@ -158,41 +278,24 @@ public class UpsertSink extends RichSinkFunction<Row> implements CheckpointedFun
         }
     }
 
-    private com.datastax.driver.core.BoundStatement bindKey(Row row) {
-        if (delete == null) {
-            throw new IllegalStateException("a DELETE row reached a sink without a delete statement: " + row);
-        }
-        Object[] key = new Object[keyFields.length];
-        for (int i = 0; i < keyFields.length; i++) {
-            key[i] = cql(row.getField(keyFields[i]));
-        }
-        return delete.bind(key);
-    }
-
-    private static Object[] values(Row row) {
-        Object[] values = new Object[row.getArity()];
+    private BoundStatement bindAll(Object[] values) {
+        BoundStatement statement = upsert.bind();
         for (int i = 0; i < values.length; i++) {
-            values[i] = cql(row.getField(i));
+            set(statement, i, values[i], types[i]);
         }
-        return values;
+        return statement;
     }
 
-    /** Flink's SQL types to the driver's: timestamps become java.util.Date, arrays lists (of converted elements). */
-    private static Object cql(Object value) {
-        if (value instanceof Object[]) {
-            List<Object> list = new ArrayList<>();
-            for (Object element : (Object[]) value) {
-                list.add(cql(element));
-            }
-            return list;
+    private BoundStatement bindKey(Object[] values) {
+        if (delete == null) {
+            throw new IllegalStateException("a DELETE row reached a sink without a delete statement: "
+                    + Arrays.toString(values));
         }
-        if (value instanceof Instant) {
-            return Date.from((Instant) value);
+        BoundStatement statement = delete.bind();
+        for (int i = 0; i < keyFields.length; i++) {
+            set(statement, i, values[keyFields[i]], types[keyFields[i]]);
         }
-        if (value instanceof LocalDateTime) {
-            return Date.from(((LocalDateTime) value).toInstant(ZoneOffset.UTC));
-        }
-        return value;
+        return statement;
     }
 
     private void send(BatchStatement batch) throws InterruptedException {
