@@ -268,7 +268,8 @@ def plan_id(settings: Settings) -> str:
     """A digest of everything that shapes the job's state: SQL, sinks' CQL, the aggregate functions' Java
     sources (their accumulators are state), the settings the plan reads (whether aggregates run in
     mini-batches, not how long a batch is: that changes no state)."""
-    parts = [source_ddl(settings), DEDUP, served_source_ddl(settings), SERVED_ITEMS, ATTRIBUTED_EVENTS, ATTRIBUTION, *queries().values(),
+    parts = [source_ddl(settings), DEDUP, served_source_ddl(settings), SERVED_ITEMS, ATTRIBUTED_EVENTS, ATTRIBUTION,
+             *queries().values(),
              *(f"{SINKS[name].cql} {SINKS[name].on_delete}" for name in sorted(SINKS)),
              *(f"{name}={fetch.class_source('flink', cls)}" for name, cls in sorted(FUNCTIONS.items())),
              str(settings.flink.parallelism), str(settings.flink.minibatch_ms > 0), str(settings.flink.dedup_hours),
@@ -276,7 +277,7 @@ def plan_id(settings: Settings) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
-def sink_table(t_env, settings: Settings, name: str, table) -> TableDescriptor:
+def sink_table(settings: Settings, name: str, table) -> TableDescriptor:
     """The ``animerec-cassandra`` table that query ``name``'s rows (``table``) go into: its columns are the
     query's, its primary key the sink's Cassandra key (store/cassandra/sinks.py)."""
     spec = SINKS[name]
@@ -341,7 +342,7 @@ def build(t_env, settings: Settings, startup: str = "group-offsets"):
         if table.get_schema().get_field_names() != list(SINKS[name].columns):
             raise ValueError(f"query {name} produces {table.get_schema().get_field_names()}, "
                              f"sink expects {list(SINKS[name].columns)}")
-        t_env.create_temporary_table(f"cassandra_{name}", sink_table(t_env, settings, name, table))
+        t_env.create_temporary_table(f"cassandra_{name}", sink_table(settings, name, table))
         statements.add_insert(f"cassandra_{name}", table)
     return statements
 

@@ -26,9 +26,6 @@ class SinkSpec:
     # a DELETE reaching such a sink fails the job rather than being dropped).
     on_delete: str | None = None
 
-    def key_fields(self) -> list[int]:
-        return [self.columns.index(k) for k in self.key]
-
 TITLE_COLUMNS = ("anime_id", *FeatureStore.TITLE_COLUMNS)
 EXPERIMENT_KEY = ("experiment_id", "variant", "bucket")
 USER_COLUMNS = ("user_id", *FeatureStore.USER_COLUMNS, *EventStore.RECENT_COLUMNS)

@@ -22,7 +22,6 @@ import org.apache.flink.streaming.runtime.tasks.ProcessingTimeService;
 import org.apache.flink.table.data.ArrayData;
 import org.apache.flink.table.data.MapData;
 import org.apache.flink.table.data.RowData;
-import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.TimestampData;
 import org.apache.flink.table.types.logical.ArrayType;
 import org.apache.flink.table.types.logical.LogicalType;
@@ -79,6 +78,9 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
     private transient Semaphore inFlight;
     private transient AtomicReference<Throwable> failure;
     private transient ProcessingTimeService timers;
+    private transient RowData.FieldGetter[] fields;
+    private transient ToCql[] converters;
+    private transient Binder[] binders;
 
     /**
      * @param upsertCql   INSERT binding every field of the row, in order
@@ -115,6 +117,14 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
         inFlight = new Semaphore(maxInFlight);
         failure = new AtomicReference<>();
         timers = ((StreamingRuntimeContext) getRuntimeContext()).getProcessingTimeService();
+        fields = new RowData.FieldGetter[types.length];
+        converters = new ToCql[types.length];
+        binders = new Binder[types.length];
+        for (int i = 0; i < types.length; i++) {   // per field, once: no type switch per row
+            fields[i] = RowData.createFieldGetter(types[i], i);
+            converters[i] = toCql(types[i]);
+            binders[i] = binder(types[i]);
+        }
         scheduleFlush();
     }
 
@@ -144,7 +154,8 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
         }
         Object[] values = new Object[types.length];
         for (int i = 0; i < types.length; i++) {
-            values[i] = row.isNullAt(i) ? null : cql(field(row, i, types[i]), types[i]);
+            Object field = fields[i].getFieldOrNull(row);
+            values[i] = field == null ? null : converters[i].apply(field);
         }
         Object[] key = new Object[keyFields.length];
         for (int i = 0; i < keyFields.length; i++) {
@@ -156,100 +167,106 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
         }
     }
 
-    /** Field {@code i} of {@code row} (not null) in Flink's internal format. */
-    private static Object field(RowData row, int i, LogicalType type) {
-        switch (type.getTypeRoot()) {
-            case CHAR: case VARCHAR: return row.getString(i);
-            case BOOLEAN: return row.getBoolean(i);
-            case INTEGER: return row.getInt(i);
-            case BIGINT: return row.getLong(i);
-            case DOUBLE: return row.getDouble(i);
-            case FLOAT: return row.getFloat(i);
-            case TIMESTAMP_WITHOUT_TIME_ZONE: case TIMESTAMP_WITH_LOCAL_TIME_ZONE:
-                return row.getTimestamp(i, precision(type));
-            case ARRAY: return row.getArray(i);
-            case MAP: return row.getMap(i);
-            default: throw new IllegalArgumentException("no Cassandra value for SQL type " + type);
-        }
+    /** A field of a row, in Flink's internal format, as the driver takes it (not null). */
+    private interface ToCql {
+        Object apply(Object internal);
     }
 
-    private static int precision(LogicalType type) {
-        return org.apache.flink.table.types.logical.utils.LogicalTypeChecks.getPrecision(type);
+    /** Binds a value (from its field's {@link ToCql}, not null) to bind variable {@code i}. */
+    private interface Binder {
+        void bind(BoundStatement statement, int i, Object value);
     }
 
-    /** A value in Flink's internal format as the driver takes it: text String, timestamps Date, lists, maps. */
-    private static Object cql(Object value, LogicalType type) {
+    /** Text becomes String, timestamps Date, arrays lists and maps maps of converted elements; numbers stay. */
+    private static ToCql toCql(LogicalType type) {
         switch (type.getTypeRoot()) {
-            case CHAR: case VARCHAR: return ((StringData) value).toString();
+            case CHAR: case VARCHAR: return value -> value.toString();
             case TIMESTAMP_WITHOUT_TIME_ZONE: case TIMESTAMP_WITH_LOCAL_TIME_ZONE:
-                return new Date(((TimestampData) value).getMillisecond());
+                return value -> new Date(((TimestampData) value).getMillisecond());
             case ARRAY: {
-                LogicalType element = ((ArrayType) type).getElementType();
-                ArrayData.ElementGetter get = ArrayData.createElementGetter(element);
-                ArrayData array = (ArrayData) value;
-                List<Object> list = new ArrayList<>(array.size());
-                for (int i = 0; i < array.size(); i++) {
-                    Object e = get.getElementOrNull(array, i);
-                    list.add(e == null ? null : cql(e, element));
-                }
-                return list;
+                LogicalType elementType = ((ArrayType) type).getElementType();
+                ArrayData.ElementGetter get = ArrayData.createElementGetter(elementType);
+                ToCql element = toCql(elementType);
+                return value -> {
+                    ArrayData array = (ArrayData) value;
+                    List<Object> list = new ArrayList<>(array.size());
+                    for (int i = 0; i < array.size(); i++) {
+                        Object e = get.getElementOrNull(array, i);
+                        list.add(e == null ? null : element.apply(e));
+                    }
+                    return list;
+                };
             }
             case MAP: {
                 MapType mapType = (MapType) type;
-                MapData map = (MapData) value;
-                ArrayData keys = map.keyArray();
-                ArrayData values = map.valueArray();
                 ArrayData.ElementGetter getKey = ArrayData.createElementGetter(mapType.getKeyType());
                 ArrayData.ElementGetter getValue = ArrayData.createElementGetter(mapType.getValueType());
-                Map<Object, Object> out = new HashMap<>();
-                for (int i = 0; i < map.size(); i++) {
-                    Object v = getValue.getElementOrNull(values, i);
-                    out.put(cql(getKey.getElementOrNull(keys, i), mapType.getKeyType()),
-                            v == null ? null : cql(v, mapType.getValueType()));
-                }
-                return out;
+                ToCql key = toCql(mapType.getKeyType());
+                ToCql element = toCql(mapType.getValueType());
+                return value -> {
+                    MapData map = (MapData) value;
+                    Map<Object, Object> out = new HashMap<>();
+                    for (int i = 0; i < map.size(); i++) {
+                        Object v = getValue.getElementOrNull(map.valueArray(), i);
+                        out.put(key.apply(getKey.getElementOrNull(map.keyArray(), i)), v == null ? null : element.apply(v));
+                    }
+                    return out;
+                };
             }
-            default: return value;
+            case BOOLEAN: case INTEGER: case BIGINT: case DOUBLE: case FLOAT: return value -> value;
+            default: throw new IllegalArgumentException("no Cassandra value for SQL type " + type);
         }
     }
 
-    /** Bind {@code value} (from {@link #cql}) to variable {@code i} by the field's SQL type. */
-    private static void set(BoundStatement statement, int i, Object value, LogicalType type) {
-        if (value == null) {
-            statement.setToNull(i);
-            return;
-        }
+    /** A typed setter for the type's driver value (no codec looked up by the value's class per bind). */
+    private static Binder binder(LogicalType type) {
         switch (type.getTypeRoot()) {
-            case CHAR: case VARCHAR: statement.setString(i, (String) value); break;
-            case BOOLEAN: statement.setBool(i, (Boolean) value); break;
-            case INTEGER: statement.setInt(i, (Integer) value); break;
-            case BIGINT: statement.setLong(i, (Long) value); break;
-            case DOUBLE: statement.setDouble(i, (Double) value); break;
-            case FLOAT: statement.setFloat(i, (Float) value); break;
+            case CHAR: case VARCHAR: return (s, i, v) -> s.setString(i, (String) v);
+            case BOOLEAN: return (s, i, v) -> s.setBool(i, (Boolean) v);
+            case INTEGER: return (s, i, v) -> s.setInt(i, (Integer) v);
+            case BIGINT: return (s, i, v) -> s.setLong(i, (Long) v);
+            case DOUBLE: return (s, i, v) -> s.setDouble(i, (Double) v);
+            case FLOAT: return (s, i, v) -> s.setFloat(i, (Float) v);
             case TIMESTAMP_WITHOUT_TIME_ZONE: case TIMESTAMP_WITH_LOCAL_TIME_ZONE:
-                statement.setTimestamp(i, (Date) value); break;
-            case ARRAY: statement.setList(i, (List<?>) value, javaClass(((ArrayType) type).getElementType())); break;
+                return (s, i, v) -> s.setTimestamp(i, (Date) v);
+            case ARRAY: {
+                Class<Object> element = javaClass(((ArrayType) type).getElementType());
+                return (s, i, v) -> s.setList(i, castList(v), element);
+            }
             case MAP: {
                 MapType map = (MapType) type;
-                statement.setMap(i, (Map<?, ?>) value, javaClass(map.getKeyType()), javaClass(map.getValueType()));
-                break;
+                Class<Object> key = javaClass(map.getKeyType());
+                Class<Object> value = javaClass(map.getValueType());
+                return (s, i, v) -> s.setMap(i, castMap(v), key, value);
             }
             default: throw new IllegalArgumentException("no Cassandra value for SQL type " + type);
         }
     }
 
-    @SuppressWarnings("rawtypes")
-    private static Class javaClass(LogicalType type) {
+    @SuppressWarnings("unchecked")
+    private static List<Object> castList(Object value) {
+        return (List<Object>) value;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<Object, Object> castMap(Object value) {
+        return (Map<Object, Object>) value;
+    }
+
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    private static Class<Object> javaClass(LogicalType type) {
+        Class c;
         switch (type.getTypeRoot()) {
-            case CHAR: case VARCHAR: return String.class;
-            case BOOLEAN: return Boolean.class;
-            case INTEGER: return Integer.class;
-            case BIGINT: return Long.class;
-            case DOUBLE: return Double.class;
-            case FLOAT: return Float.class;
-            case TIMESTAMP_WITHOUT_TIME_ZONE: case TIMESTAMP_WITH_LOCAL_TIME_ZONE: return Date.class;
+            case CHAR: case VARCHAR: c = String.class; break;
+            case BOOLEAN: c = Boolean.class; break;
+            case INTEGER: c = Integer.class; break;
+            case BIGINT: c = Long.class; break;
+            case DOUBLE: c = Double.class; break;
+            case FLOAT: c = Float.class; break;
+            case TIMESTAMP_WITHOUT_TIME_ZONE: case TIMESTAMP_WITH_LOCAL_TIME_ZONE: c = Date.class; break;
             default: throw new IllegalArgumentException("no Cassandra collection element for SQL type " + type);
         }
+        return c;
     }
 
     /** Send the buffer: rows of one partition together, small partitions packed up to batchRows a batch. */
@@ -281,9 +298,17 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
     private BoundStatement bindAll(Object[] values) {
         BoundStatement statement = upsert.bind();
         for (int i = 0; i < values.length; i++) {
-            set(statement, i, values[i], types[i]);
+            set(statement, i, values[i], binders[i]);
         }
         return statement;
+    }
+
+    private static void set(BoundStatement statement, int i, Object value, Binder binder) {
+        if (value == null) {
+            statement.setToNull(i);
+        } else {
+            binder.bind(statement, i, value);
+        }
     }
 
     private BoundStatement bindKey(Object[] values) {
@@ -293,7 +318,7 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
         }
         BoundStatement statement = delete.bind();
         for (int i = 0; i < keyFields.length; i++) {
-            set(statement, i, values[keyFields[i]], types[keyFields[i]]);
+            set(statement, i, values[keyFields[i]], binders[keyFields[i]]);
         }
         return statement;
     }

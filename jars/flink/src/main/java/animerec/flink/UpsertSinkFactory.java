@@ -12,7 +12,6 @@ import org.apache.flink.table.factories.FactoryUtil;
 import org.apache.flink.table.types.logical.LogicalType;
 import org.apache.flink.table.types.logical.RowType;
 
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -48,22 +47,12 @@ public class UpsertSinkFactory implements DynamicTableSinkFactory {
 
     @Override
     public Set<ConfigOption<?>> requiredOptions() {
-        Set<ConfigOption<?>> options = new HashSet<>();
-        options.add(HOSTS);
-        options.add(UPSERT);
-        return options;
+        return Set.of(HOSTS, UPSERT);
     }
 
     @Override
     public Set<ConfigOption<?>> optionalOptions() {
-        Set<ConfigOption<?>> options = new HashSet<>();
-        options.add(PORT);
-        options.add(DELETE);
-        options.add(PARTITION_FIELDS);
-        options.add(BATCH_ROWS);
-        options.add(IN_FLIGHT);
-        options.add(FLUSH_MS);
-        return options;
+        return Set.of(PORT, DELETE, PARTITION_FIELDS, BATCH_ROWS, IN_FLIGHT, FLUSH_MS);
     }
 
     @Override
@@ -78,37 +67,18 @@ public class UpsertSinkFactory implements DynamicTableSinkFactory {
                     + "(the Cassandra key its rows are coalesced by): " + context.getObjectIdentifier());
         }
         List<LogicalType> fields = ((RowType) context.getPhysicalRowDataType().getLogicalType()).getChildren();
-        return new Table(options.get(HOSTS), options.get(PORT), options.get(UPSERT),
+        return new Table(new UpsertSink(options.get(HOSTS), options.get(PORT), options.get(UPSERT),
                 options.getOptional(DELETE).orElse(null), key, options.get(PARTITION_FIELDS),
                 fields.toArray(new LogicalType[0]), options.get(BATCH_ROWS), options.get(IN_FLIGHT),
-                options.get(FLUSH_MS));
+                options.get(FLUSH_MS)));
     }
 
-    /** One table's sink: an upsert changelog into an {@link UpsertSink}. */
+    /** One table's sink: an upsert changelog into (a copy of) the configured {@link UpsertSink}. */
     private static final class Table implements DynamicTableSink {
-        private final String hosts;
-        private final int port;
-        private final String upsert;
-        private final String delete;
-        private final int[] key;
-        private final int partitionFields;
-        private final LogicalType[] types;
-        private final int batchRows;
-        private final int inFlight;
-        private final long flushMs;
+        private final UpsertSink sink;
 
-        Table(String hosts, int port, String upsert, String delete, int[] key, int partitionFields,
-              LogicalType[] types, int batchRows, int inFlight, long flushMs) {
-            this.hosts = hosts;
-            this.port = port;
-            this.upsert = upsert;
-            this.delete = delete;
-            this.key = key;
-            this.partitionFields = partitionFields;
-            this.types = types;
-            this.batchRows = batchRows;
-            this.inFlight = inFlight;
-            this.flushMs = flushMs;
+        Table(UpsertSink sink) {
+            this.sink = sink;
         }
 
         @Override
@@ -118,13 +88,12 @@ public class UpsertSinkFactory implements DynamicTableSinkFactory {
 
         @Override
         public SinkRuntimeProvider getSinkRuntimeProvider(Context context) {
-            return SinkFunctionProvider.of(new UpsertSink(hosts, port, upsert, delete, key, partitionFields, types,
-                    batchRows, inFlight, flushMs));
+            return SinkFunctionProvider.of(sink);
         }
 
         @Override
         public DynamicTableSink copy() {
-            return new Table(hosts, port, upsert, delete, key, partitionFields, types, batchRows, inFlight, flushMs);
+            return new Table(sink);
         }
 
         @Override
