@@ -180,15 +180,14 @@ SERVED_ITEMS = f"""SELECT request_id, user_id, experiment_id, variant, ts_ms, bu
     WHERE it.anime_id IS NOT NULL AND it.`position` > 0"""
 
 # A click, view or rating of a title in a list served to the same user, within the attribution window after
-# it (event time). A list waits in the join's state for twice the window (events arrive after it, some late);
-# an event only for the read skew between the two topics (its list was served, so published, before it).
-# The events side (view ``ev``) carries only what the pairing needs: it is what the join holds per event.
+# it (event time), paired by our keyed co-process ``animerec.flink.Attribution`` (jars/flink/src): a list waits
+# in its state for twice the window (events arrive after it, some late); an event only for the read skew between
+# the two topics (its list was served, so published, before it). It holds no SQL state with a TTL (whose
+# incremental cleanup on every access was most of a SQL join's CPU). The events side carries only what the
+# pairing needs (view ``ev``); the served titles are ``si``, in its column order.
 ATTRIBUTED_EVENTS = """SELECT event_id, kind, user_id, anime_id, ts_ms FROM e WHERE kind IN ('click', 'view', 'rating')"""
-ATTRIBUTION = f"""SELECT /*+ STATE_TTL('ev'='{registry.ATTRIBUTION_SKEW_MS} ms', 'si'='{2 * registry.ATTRIBUTION_MS} ms') */
-        ev.event_id, ev.kind, si.request_id, si.experiment_id, si.variant, si.`position`, si.bucket,
-        si.ts_ms AS served_ms
-    FROM ev JOIN si ON ev.user_id = si.user_id AND ev.anime_id = si.anime_id
-    WHERE ev.ts_ms >= si.ts_ms AND ev.ts_ms < si.ts_ms + {registry.ATTRIBUTION_MS}"""
+ATTRIBUTION = "animerec.flink.Attribution"
+ATTRIBUTION_KEEP_MS = {"events": registry.ATTRIBUTION_SKEW_MS, "lists": 2 * registry.ATTRIBUTION_MS}
 
 
 # Java aggregate functions of ours (jars/flink/src), by the name the queries call them.
@@ -268,8 +267,8 @@ def plan_id(settings: Settings) -> str:
     """A digest of everything that shapes the job's state: SQL, sinks' CQL, the aggregate functions' Java
     sources (their accumulators are state), the settings the plan reads (whether aggregates run in
     mini-batches, not how long a batch is: that changes no state)."""
-    parts = [source_ddl(settings), DEDUP, served_source_ddl(settings), SERVED_ITEMS, ATTRIBUTED_EVENTS, ATTRIBUTION,
-             *queries().values(),
+    parts = [source_ddl(settings), DEDUP, served_source_ddl(settings), SERVED_ITEMS, ATTRIBUTED_EVENTS,
+             fetch.class_source("flink", ATTRIBUTION), str(sorted(ATTRIBUTION_KEEP_MS.items())), *queries().values(),
              *(f"{SINKS[name].cql} {SINKS[name].on_delete}" for name in sorted(SINKS)),
              *(f"{name}={fetch.class_source('flink', cls)}" for name, cls in sorted(FUNCTIONS.items())),
              str(settings.flink.parallelism), str(settings.flink.minibatch_ms > 0), str(settings.flink.dedup_hours),
@@ -315,14 +314,27 @@ def _internal_view(t_env, name: str, table) -> None:
     j_tenv.createTemporaryView(name, j_tenv.fromDataStream(rows))
 
 
+def _attribution_view(t_env, name: str, events, served) -> None:
+    """Register as view ``name`` the pairings of ``events`` (``ev``) with ``served`` (``si``) that
+    ``animerec.flink.Attribution`` finds (internal rows in and out, as :func:`_internal_view`)."""
+    jvm = get_gateway().jvm
+    internal = jvm.Class.forName("org.apache.flink.table.data.RowData")
+    j_tenv = t_env._j_tenv
+    streams = [j_tenv.toDataStream(t._j_table, t._j_table.getResolvedSchema().toPhysicalRowDataType().bridgedTo(internal))
+               for t in (events, served)]
+    pairs = jvm.animerec.flink.Attribution.attribute(*streams, registry.ATTRIBUTION_MS,
+                                                     ATTRIBUTION_KEEP_MS["events"], ATTRIBUTION_KEEP_MS["lists"])
+    j_tenv.createTemporaryView(name, j_tenv.fromDataStream(pairs))
+
+
 def build(t_env, settings: Settings, startup: str = "group-offsets"):
     """The job's topology in ``t_env``, as a statement set: one source, one dedup, then one SQL query and one
     Cassandra table per sink.
 
-    The deduplicated events (view ``e``), the served lists' titles (``si``) and their pairing (``a``) are
-    each compiled once, without mini-batches (a keep-first and a join gain nothing from them, and Flink's
-    mini-batch join pays for its state's TTL cleanup on every bundle), and read back as views that every query
-    shares; the queries' aggregates then run in mini-batches. Nothing in the plan uses event-time watermarks:
+    The deduplicated events (view ``e``) and the served lists' titles (``si``) are each compiled once, without
+    mini-batches (a keep-first gains nothing from them), and read back as views that every query shares; their
+    pairing (``a``) is our Java co-process (:data:`ATTRIBUTION`); the queries' aggregates then run in
+    mini-batches. Nothing in the plan uses event-time watermarks:
     windows are counted in buckets of event time by the aggregates themselves, so an event that arrives late
     still counts wherever its time falls inside a window.
     """
@@ -333,8 +345,7 @@ def build(t_env, settings: Settings, startup: str = "group-offsets"):
     _internal_view(t_env, "e", t_env.sql_query(DEDUP))
     t_env.execute_sql(served_source_ddl(settings, startup))
     _internal_view(t_env, "si", t_env.sql_query(SERVED_ITEMS))
-    t_env.create_temporary_view("ev", t_env.sql_query(ATTRIBUTED_EVENTS))
-    _internal_view(t_env, "a", t_env.sql_query(ATTRIBUTION))
+    _attribution_view(t_env, "a", t_env.sql_query(ATTRIBUTED_EVENTS), t_env.from_path("si"))
     _table_config(t_env, settings, minibatch=True)
     statements = t_env.create_statement_set()
     for name, sql in queries().items():

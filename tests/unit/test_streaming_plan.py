@@ -110,11 +110,10 @@ def test_only_the_attributed_counts_take_deletes_and_a_delete_zeroes_them_keepin
     assert cql.endswith("WHERE experiment_id = ? AND variant = ? AND bucket = ?")
 
 
-def test_the_attribution_join_keeps_events_only_for_the_read_skew_and_lists_for_the_window():
-    """Every event enters the join's state; holding each for an hour made it a third of the job's state."""
-    ttl = dict(re.findall(r"'(\w+)'='(\d+) ms'", job.ATTRIBUTION))
-    assert int(ttl["ev"]) == registry.ATTRIBUTION_SKEW_MS < registry.ATTRIBUTION_MS
-    assert int(ttl["si"]) >= registry.ATTRIBUTION_MS
+def test_the_attribution_keeps_events_only_for_the_read_skew_and_lists_for_the_window():
+    """Every event enters the attribution's state; holding each for an hour made it a third of the job's state."""
+    assert job.ATTRIBUTION_KEEP_MS["events"] == registry.ATTRIBUTION_SKEW_MS < registry.ATTRIBUTION_MS
+    assert job.ATTRIBUTION_KEEP_MS["lists"] >= registry.ATTRIBUTION_MS
 
 
 def test_all_time_aggregates_keep_their_state_with_no_ttl_at_all():

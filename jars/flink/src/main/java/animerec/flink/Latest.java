@@ -2,10 +2,13 @@ package animerec.flink;
 
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.annotation.FunctionHint;
+import org.apache.flink.table.data.GenericArrayData;
+import org.apache.flink.table.data.GenericRowData;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.StringData;
+import org.apache.flink.table.data.TimestampData;
 import org.apache.flink.table.functions.AggregateFunction;
-import org.apache.flink.types.Row;
 
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,10 +18,14 @@ import java.util.List;
  * {@code ROW<event_ids ARRAY<STRING>, anime_ids ARRAY<INT>, kinds ARRAY<STRING>, times ARRAY<TIMESTAMP_LTZ(3)>>}: a user's recent titles.
  * An event older than the n kept ones is dropped at once, so the state per group is n events.
  * The pure-Python definition is {@code streaming.definitions.user_rows} ({@code recent}).
+ *
+ * <p>The value is built in Flink's internal format (no conversion by the planner) and kept with the accumulator
+ * until the next change: a mini-batch aggregate asks for it before and after each bundle, to compare them.
  */
 @FunctionHint(accumulator = @DataTypeHint(value = "RAW", bridgedTo = Latest.Acc.class),
-              output = @DataTypeHint("ROW<event_ids ARRAY<STRING>, anime_ids ARRAY<INT>, kinds ARRAY<STRING>, times ARRAY<TIMESTAMP_LTZ(3)>>"))
-public class Latest extends AggregateFunction<Row, Latest.Acc> {
+              output = @DataTypeHint(value = "ROW<event_ids ARRAY<STRING>, anime_ids ARRAY<INT>, kinds ARRAY<STRING>, times ARRAY<TIMESTAMP_LTZ(3)>>",
+                                     bridgedTo = RowData.class))
+public class Latest extends AggregateFunction<RowData, Latest.Acc> {
     private static final long serialVersionUID = 1L;
 
     /** Oldest first: parallel lists, ordered by (ts, event id descending). */
@@ -27,6 +34,8 @@ public class Latest extends AggregateFunction<Row, Latest.Acc> {
         public List<String> ids = new ArrayList<>();
         public List<Integer> titles = new ArrayList<>();
         public List<String> kinds = new ArrayList<>();
+        /** The value as of the last change (not state: rebuilt after a restore). */
+        public transient RowData value;
     }
 
     @Override
@@ -45,6 +54,7 @@ public class Latest extends AggregateFunction<Row, Latest.Acc> {
         if (acc.at.size() >= n && i == 0) {
             return;  // older than every kept event
         }
+        acc.value = null;
         acc.at.add(i, tsMs);
         acc.ids.add(i, eventId);
         acc.titles.add(i, animeId);
@@ -63,19 +73,23 @@ public class Latest extends AggregateFunction<Row, Latest.Acc> {
     }
 
     @Override
-    public Row getValue(Acc acc) {
-        int size = acc.at.size();
-        String[] ids = new String[size];
-        Integer[] titles = new Integer[size];
-        String[] kinds = new String[size];
-        Instant[] at = new Instant[size];
-        for (int i = 0; i < size; i++) {
-            int j = size - 1 - i;
-            ids[i] = acc.ids.get(j);
-            titles[i] = acc.titles.get(j);
-            kinds[i] = acc.kinds.get(j);
-            at[i] = Instant.ofEpochMilli(acc.at.get(j));
+    public RowData getValue(Acc acc) {
+        if (acc.value == null) {
+            int size = acc.at.size();
+            StringData[] ids = new StringData[size];
+            Integer[] titles = new Integer[size];
+            StringData[] kinds = new StringData[size];
+            TimestampData[] at = new TimestampData[size];
+            for (int i = 0; i < size; i++) {
+                int j = size - 1 - i;
+                ids[i] = StringData.fromString(acc.ids.get(j));
+                titles[i] = acc.titles.get(j);
+                kinds[i] = StringData.fromString(acc.kinds.get(j));
+                at[i] = TimestampData.fromEpochMillis(acc.at.get(j));
+            }
+            acc.value = GenericRowData.of(new GenericArrayData(ids), new GenericArrayData(titles),
+                    new GenericArrayData(kinds), new GenericArrayData(at));
         }
-        return Row.of(ids, titles, kinds, at);
+        return acc.value;
     }
 }
