@@ -129,7 +129,12 @@ class FlinkSettings(Section):
                                     "it); with the hashmap backend each is a full snapshot of the state, which "
                                     "costs CPU in proportion to the dedup window's ids (docs/RESULTS.md)")
     minibatch_ms: int = Field(50, ge=0, description="aggregates emit at most this often (0 = every event)")
-    sink_flush_ms: int = Field(100, ge=10, description="Cassandra sinks flush their batches this often")
+    sink_flush_ms: int = Field(100, ge=10, description="Cassandra sinks flush their batches this often (events, "
+                                                       "ratings, user features: what a viewer's next request reads)")
+    counter_flush_ms: int = Field(1000, ge=10, description="the counters' sinks (per title, per genre and day, per "
+                                                          "experiment) flush this often: no request waits on one "
+                                                          "event's count, and at a backlog's rate a second coalesces "
+                                                          "about half of their rows (docs/RESULTS.md)")
     sink_batch_rows: int = Field(100, ge=1, description="rows per UNLOGGED batch a sink sends")
     sink_in_flight: int = Field(16, ge=1, description="batches a sink has in flight at once")
     dedup_hours: int = Field(1, ge=1, description="an event_id seen again within this many hours is dropped from "

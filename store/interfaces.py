@@ -164,8 +164,10 @@ class EventStore(ABC):
     """Every user event once (``events``) and each user's newest ones (the recent lists of ``user_features``,
     at most :data:`config.registry.RECENT_EVENTS`)."""
 
-    # user_features columns holding the newest events, newest first, as parallel lists
-    RECENT_COLUMNS = ("recent_event_ids", "recent_anime_ids", "recent_kinds", "recent_at")
+    # The user_features column holding the newest events, newest first: JSON text, a list of
+    # ``[event_id, anime_id, kind, ts_ms]``. One text value, not parallel collections: Cassandra decodes every
+    # element of a bound collection, and four lists of 50 were a fifth of its CPU under a backlog (docs/RESULTS.md).
+    RECENT_COLUMNS = ("recent",)
 
     @abstractmethod
     def write_event(self, event: Mapping) -> None:

@@ -1,7 +1,7 @@
 """The streaming job: Kafka clicks/views/ratings/impressions -> Flink SQL -> Cassandra.
 
 Everything per event runs in Flink's JVM: the Kafka source parses JSON, a keep-first
-deduplication on ``event_id`` drops repeats (a producer retry, a replay within
+deduplication on ``event_id`` (``animerec.flink.KeepFirst``) drops repeats (a producer retry, a replay within
 ``flink.dedup_hours``), and SQL aggregates compute the real-time features named in
 :mod:`config.registry`. The whole job is one SQL statement set: every query is an ``INSERT INTO`` a
 table of the connector ``animerec-cassandra`` (``animerec.flink.UpsertSinkFactory``, jars/flink/src),
@@ -155,11 +155,12 @@ KINDS = ", ".join(f"'{kind}'" for kind in registry.TOPIC_OF_KIND)
 WELL_FORMED = (f"event_id IS NOT NULL AND kind IN ({KINDS}) AND user_id IS NOT NULL AND anime_id IS NOT NULL "
                "AND `timestamp` IS NOT NULL")
 
-# Keep-first on event_id, in processing order: a repeat (a producer retry, a replay) is dropped.
-DEDUP = f"""SELECT event_id, kind, user_id, anime_id, `timestamp` AS ts_ms, rating, genres, ts FROM (
-               SELECT *, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY pt) AS rn FROM kafka_events
-               WHERE {WELL_FORMED})
-           WHERE rn = 1"""
+# The well-formed events, each once: keep-first on event_id in processing order by our ``animerec.flink.KeepFirst``
+# (jars/flink/src), for ``flink.dedup_hours``: a repeat (a producer retry, a replay) is dropped. Its ids expire by
+# the bucket, with no TTL state (whose incremental cleanup on every access cost more than the lookup).
+DEDUP = f"""SELECT event_id, kind, user_id, anime_id, `timestamp` AS ts_ms, rating, genres, ts FROM kafka_events
+           WHERE {WELL_FORMED}"""
+KEEP_FIRST = "animerec.flink.KeepFirst"
 
 
 def served_source_ddl(settings: Settings, startup: str = "group-offsets") -> str:
@@ -221,14 +222,13 @@ def queries() -> dict[str, str]:
                 {windows}
             FROM e WHERE kind IN ('click', 'view') GROUP BY anime_id""",
         "user_features": f"""SELECT user_id, events, clicks, last_event_at, genre_affinity,
-                events_{SESSION_WINDOW.name}, session_at, r.event_ids AS recent_event_ids,
-                r.anime_ids AS recent_anime_ids, r.kinds AS recent_kinds, r.times AS recent_at
+                events_{SESSION_WINDOW.name}, session_at, recent
             FROM (SELECT {KEEP} user_id, CAST(COUNT(*) AS BIGINT) AS events,
                     CAST(SUM({click}) AS BIGINT) AS clicks, MAX(ts) AS last_event_at,
                     DECAYED_SUM(genres, ts_ms, CAST({registry.DECAY_ANCHOR_MS} AS BIGINT),
                                 CAST({int(registry.GENRE_HALF_LIFE_DAYS * 86_400_000)} AS BIGINT)) AS genre_affinity,
                     {_sliding("1", SESSION_WINDOW)} AS events_{SESSION_WINDOW.name}, MAX(ts) AS session_at,
-                    LATEST(anime_id, kind, ts_ms, event_id, {registry.RECENT_EVENTS}) AS r
+                    LATEST(anime_id, kind, ts_ms, event_id, {registry.RECENT_EVENTS}) AS recent
                   FROM e WHERE kind <> 'impression' GROUP BY user_id)""",
         # Experiments: per variant and hour, the lists served and titles shown; all-time distinct titles shown;
         # and what viewers did with them (each event once, for the latest list served before it: a top-1 per
@@ -268,7 +268,8 @@ def plan_id(settings: Settings) -> str:
     sources (their accumulators are state), the settings the plan reads (whether aggregates run in
     mini-batches, not how long a batch is: that changes no state)."""
     parts = [source_ddl(settings), DEDUP, served_source_ddl(settings), SERVED_ITEMS, ATTRIBUTED_EVENTS,
-             fetch.class_source("flink", ATTRIBUTION), str(sorted(ATTRIBUTION_KEEP_MS.items())), *queries().values(),
+             *(fetch.class_source("flink", cls) for cls in (KEEP_FIRST, ATTRIBUTION)),
+             str(sorted(ATTRIBUTION_KEEP_MS.items())), *queries().values(),
              *(f"{SINKS[name].cql} {SINKS[name].on_delete}" for name in sorted(SINKS)),
              *(f"{name}={fetch.class_source('flink', cls)}" for name, cls in sorted(FUNCTIONS.items())),
              str(settings.flink.parallelism), str(settings.flink.minibatch_ms > 0), str(settings.flink.dedup_hours),
@@ -297,20 +298,23 @@ def sink_table(settings: Settings, name: str, table) -> TableDescriptor:
         .option("partition-fields", str(spec.partition)) \
         .option("batch-rows", str(settings.flink.sink_batch_rows)) \
         .option("in-flight", str(settings.flink.sink_in_flight)) \
-        .option("flush-ms", str(settings.flink.sink_flush_ms))
+        .option("flush-ms", str(settings.flink.counter_flush_ms if spec.counter else settings.flink.sink_flush_ms))
     if spec.on_delete is not None:
         descriptor = descriptor.option("delete", sink_delete_cql(name, keyspace))
     return descriptor.build()
 
 
-def _internal_view(t_env, name: str, table) -> None:
+def _internal_view(t_env, name: str, table, keep_first_ms: int | None = None) -> None:
     """Compile ``table`` now, with the table config of this moment, and register its rows as view ``name``:
     every query reading the view shares this one translation. The rows cross as Flink's internal ``RowData``
-    both ways (identity conversions), so the boundary costs no per-row conversion."""
+    both ways (identity conversions), so the boundary costs no per-row conversion. ``keep_first_ms``: only the
+    first row of each id (the first column) within that long goes on (:data:`KEEP_FIRST`)."""
     jvm = get_gateway().jvm
     internal = jvm.Class.forName("org.apache.flink.table.data.RowData")
     j_tenv, j_table = t_env._j_tenv, table._j_table
     rows = j_tenv.toDataStream(j_table, j_table.getResolvedSchema().toPhysicalRowDataType().bridgedTo(internal))
+    if keep_first_ms is not None:
+        rows = jvm.animerec.flink.KeepFirst.keepFirst(rows, keep_first_ms)
     j_tenv.createTemporaryView(name, j_tenv.fromDataStream(rows))
 
 
@@ -331,8 +335,8 @@ def build(t_env, settings: Settings, startup: str = "group-offsets"):
     """The job's topology in ``t_env``, as a statement set: one source, one dedup, then one SQL query and one
     Cassandra table per sink.
 
-    The deduplicated events (view ``e``) and the served lists' titles (``si``) are each compiled once, without
-    mini-batches (a keep-first gains nothing from them), and read back as views that every query shares; their
+    The deduplicated events (view ``e``, :data:`KEEP_FIRST`) and the served lists' titles (``si``) are each
+    compiled once, without mini-batches, and read back as views that every query shares; their
     pairing (``a``) is our Java co-process (:data:`ATTRIBUTION`); the queries' aggregates then run in
     mini-batches. Nothing in the plan uses event-time watermarks:
     windows are counted in buckets of event time by the aggregates themselves, so an event that arrives late
@@ -342,7 +346,7 @@ def build(t_env, settings: Settings, startup: str = "group-offsets"):
         t_env.create_java_temporary_function(name, cls)
     _table_config(t_env, settings, minibatch=False)
     t_env.execute_sql(source_ddl(settings, startup))
-    _internal_view(t_env, "e", t_env.sql_query(DEDUP))
+    _internal_view(t_env, "e", t_env.sql_query(DEDUP), keep_first_ms=settings.flink.dedup_hours * 3_600_000)
     t_env.execute_sql(served_source_ddl(settings, startup))
     _internal_view(t_env, "si", t_env.sql_query(SERVED_ITEMS))
     _attribution_view(t_env, "a", t_env.sql_query(ATTRIBUTED_EVENTS), t_env.from_path("si"))

@@ -1,6 +1,7 @@
 """Events and the real-time features the streaming job writes, on Cassandra."""
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from config.registry import GENRE_ACTIVITY_COLUMNS, RECENT_EVENTS
@@ -22,9 +23,8 @@ class CassandraEvents(EventStore):
         recent.append({"ts": utc(ts), "event_id": event["event_id"], "kind": event["kind"],
                        "anime_id": event["anime_id"]})
         recent = newest_first(recent)[:RECENT_EVENTS]
-        self._db.write(f"INSERT INTO {{user_features}} (user_id, {', '.join(self.RECENT_COLUMNS)}) VALUES (?,?,?,?,?)",
-                       event["user_id"], [e["event_id"] for e in recent], [e["anime_id"] for e in recent],
-                       [e["kind"] for e in recent], [e["ts"] for e in recent])
+        self._db.write("INSERT INTO {user_features} (user_id, recent) VALUES (?,?)", event["user_id"],
+                       json.dumps([[e["event_id"], e["anime_id"], e["kind"], to_ms(e["ts"])] for e in recent]))
 
     def get_event(self, event_id: str) -> dict | None:
         row = self._db.one("SELECT event_id, kind, user_id, anime_id, rating, ts, written_at FROM {events} "
@@ -40,11 +40,12 @@ class CassandraEvents(EventStore):
 
 
 def recent_of(row: dict | None, limit: int = RECENT_EVENTS) -> list[dict]:
-    """The recent events held in a ``user_features`` row, newest first."""
-    if row is None or not row.get("recent_event_ids"):
+    """The recent events held in a ``user_features`` row, newest first (its ``recent``: JSON text, a list of
+    ``[event_id, anime_id, kind, ts_ms]``)."""
+    if row is None or not row.get("recent"):
         return []
-    return [{"ts": utc(at), "event_id": event_id, "kind": kind, "anime_id": anime_id}
-            for event_id, anime_id, kind, at in zip(*(row[c] for c in EventStore.RECENT_COLUMNS))][:limit]
+    return [{"ts": from_ms(at), "event_id": event_id, "kind": kind, "anime_id": anime_id}
+            for event_id, anime_id, kind, at in json.loads(row["recent"])[:limit]]
 
 
 class CassandraFeatures(FeatureStore):

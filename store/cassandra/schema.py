@@ -54,14 +54,13 @@ TABLES_CQL = {
             day int, genre text, clicks bigint, views bigint, ratings bigint,
             PRIMARY KEY ((day), genre))""",
     # Real-time features per user: all-time counts, the forward-decayed genre affinity
-    # (config.registry.GENRE_HALF_LIFE_DAYS), events in the session window as of the latest event, and
-    # the newest events (config.registry.RECENT_EVENTS), newest first, as parallel lists: id, title, kind, time.
+    # (config.registry.GENRE_HALF_LIFE_DAYS; frozen: the job writes it whole, one cell rather than a tombstone and
+    # a cell per genre), events in the session window as of the latest event, and the newest events
+    # (config.registry.RECENT_EVENTS), newest first, as JSON text (store.interfaces.EventStore.RECENT_COLUMNS).
     Tables.USER_FEATURES: """
         CREATE TABLE IF NOT EXISTS {user_features} (
             user_id int PRIMARY KEY, events bigint, clicks bigint, last_event_at timestamp,
-            genre_affinity map<text, double>, events_30m bigint, session_at timestamp,
-            recent_event_ids frozen<list<text>>, recent_anime_ids frozen<list<int>>,
-            recent_kinds frozen<list<text>>, recent_at frozen<list<timestamp>>)""",
+            genre_affinity frozen<map<text, double>>, events_30m bigint, session_at timestamp, recent text)""",
     # Which build of each versioned list readers should use.
     Tables.LIST_VERSIONS: """
         CREATE TABLE IF NOT EXISTS {list_versions} (
@@ -139,9 +138,7 @@ TABLES_CQL = {
 
 # Columns added to a table after it was first released: ``migrate`` adds those a keyspace lacks.
 ADDED_COLUMNS = {
-    Tables.USER_FEATURES: {"recent_event_ids": "frozen<list<text>>", "recent_anime_ids": "frozen<list<int>>",
-                           "recent_kinds": "frozen<list<text>>",
-                           "recent_at": "frozen<list<timestamp>>"},
+    Tables.USER_FEATURES: {"recent": "text"},
 }
 
 # Partition key of each versioned table: (version, <one column>); drop_versions deletes by it.

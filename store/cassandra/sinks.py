@@ -25,6 +25,9 @@ class SinkSpec:
     # What a DELETE row of the changelog does, binding the key fields in order (None: the query never deletes;
     # a DELETE reaching such a sink fails the job rather than being dropped).
     on_delete: str | None = None
+    # A counter no request waits on (per title, genre or experiment): flushed every ``flink.counter_flush_ms``
+    # rather than ``flink.sink_flush_ms``, so a flush coalesces more of a key's updates into one row.
+    counter: bool = False
 
 TITLE_COLUMNS = ("anime_id", *FeatureStore.TITLE_COLUMNS)
 EXPERIMENT_KEY = ("experiment_id", "variant", "bucket")
@@ -32,7 +35,7 @@ USER_COLUMNS = ("user_id", *FeatureStore.USER_COLUMNS, *EventStore.RECENT_COLUMN
 
 
 def _insert(table: str, columns: tuple[str, ...], key: tuple[str, ...], partition: int = 1,
-            using_timestamp: bool = False, zero_on_delete: bool = False) -> SinkSpec:
+            using_timestamp: bool = False, zero_on_delete: bool = False, counter: bool = False) -> SinkSpec:
     """An upsert of ``columns``; ``zero_on_delete``: a DELETE row sets its non-key columns to 0 (the row and
     the columns other sinks write stay)."""
     names = [c for c in columns if c != "write_us"]
@@ -41,7 +44,7 @@ def _insert(table: str, columns: tuple[str, ...], key: tuple[str, ...], partitio
     zeroed = ", ".join(f"{c} = 0" for c in names if c not in key)
     on_delete = (f"UPDATE {{{table}}} SET {zeroed} WHERE {' AND '.join(f'{k} = ?' for k in key)}"
                  if zero_on_delete else None)
-    return SinkSpec(cql, columns, key, partition, on_delete)
+    return SinkSpec(cql, columns, key, partition, on_delete, counter)
 
 SINKS: dict[str, SinkSpec] = {
     # Every event once, by id.
@@ -54,19 +57,21 @@ SINKS: dict[str, SinkSpec] = {
     "rating_deletes": SinkSpec("DELETE FROM {ratings_by_user} USING TIMESTAMP ? WHERE user_id = ? AND anime_id = ?",
                                ("write_us", "user_id", "anime_id"), ("user_id", "anime_id")),
     # Per title, one row: all-time counts and CTR, sliding-window counts (as of the title's latest event).
-    "title_features": _insert(Tables.TITLE_FEATURES, TITLE_COLUMNS, ("anime_id",)),
+    "title_features": _insert(Tables.TITLE_FEATURES, TITLE_COLUMNS, ("anime_id",), counter=True),
     # Per user, one row: all-time counts, decayed genre affinity, session activity, newest events.
     "user_features": _insert(Tables.USER_FEATURES, USER_COLUMNS, ("user_id",)),
     # Per experiment, variant and hour bucket: three aggregates fill different columns of one row.
     "experiment_served": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + EXPERIMENT_SERVED_COUNTERS,
-                                 EXPERIMENT_KEY),
-    "experiment_coverage": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + ("titles_shown",), EXPERIMENT_KEY),
+                                 EXPERIMENT_KEY, counter=True),
+    "experiment_coverage": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + ("titles_shown",), EXPERIMENT_KEY,
+                                   counter=True),
     # An event moves to a later list when one pairs with it (last touch): a group can lose its last event, and
     # its counts then go back to zero (the row keeps the other aggregates' columns).
     "experiment_attributed": _insert(Tables.EXPERIMENT_METRICS, EXPERIMENT_KEY + EXPERIMENT_ATTRIBUTED_COUNTERS,
-                                     EXPERIMENT_KEY, zero_on_delete=True),
+                                     EXPERIMENT_KEY, zero_on_delete=True, counter=True),
     # Per UTC day and genre, one row: the day's clicks, views and ratings of the genre's titles.
-    "genre_activity": _insert(Tables.GENRE_ACTIVITY, ("day", "genre", *GENRE_ACTIVITY_COLUMNS), ("day", "genre")),
+    "genre_activity": _insert(Tables.GENRE_ACTIVITY, ("day", "genre", *GENRE_ACTIVITY_COLUMNS), ("day", "genre"),
+                              counter=True),
 }
 
 

@@ -21,9 +21,13 @@ def _execution_plan(settings) -> str:
 def test_events_are_read_and_deduplicated_once_and_every_sink_is_a_cassandra_table(settings):
     plan = _execution_plan(settings)
     assert len(re.findall(r"TableSourceScan\(table=\[\[default_catalog, default_database, kafka_events\]\]", plan)) == 1
-    # one keep-first on event_id, shared by every query (and one on the served lists' request_id)
-    assert len(re.findall(r"Deduplicate\(keep=\[FirstRow\], key=\[event_id\]", plan)) == 1
+    # one keep-first on event_id (ours, no TTL state), shared by every query; SQL's on the served lists' request_id
+    assert len(re.findall(r'"type" : "KeepFirst"', plan)) == 1
+    assert len(re.findall(r"Deduplicate\(keep=\[FirstRow\], key=\[event_id\]", plan)) == 0
     assert len(re.findall(r"Deduplicate\(keep=\[FirstRow\], key=\[request_id\]", plan)) == 1
+    # the experiments' attribution is ours too (a keyed co-process), not a SQL join with TTL state
+    assert len(re.findall(r'"type" : "Attribution"', plan)) == 1
+    assert not re.findall(r'"type" : "Join', plan)
     # every query writes into its own table of the animerec-cassandra connector (internal rows, no Row conversion)
     sinks = set(re.findall(r"Sink: cassandra_(\w+)\[", plan)) | set(
         re.findall(r"table=\[default_catalog\.default_database\.cassandra_(\w+)\]", plan))

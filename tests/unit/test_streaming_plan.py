@@ -123,3 +123,12 @@ def test_all_time_aggregates_keep_their_state_with_no_ttl_at_all():
                  "experiment_coverage", "experiment_attributed"):
         hint = re.search(r"/\*\+ STATE_TTL\('(\w+)'='([^']+)'\) \*/", job.queries()[name])
         assert hint and hint.group(2) == "0 ms", name
+
+
+def test_what_a_viewers_next_request_reads_flushes_at_the_fast_interval_and_only_counters_wait_longer():
+    """The freshness promise (a click in /recommends within a second) rests on the events, ratings and user
+    features; the counters flush every ``flink.counter_flush_ms`` so a flush coalesces more updates per row."""
+    fresh = {name for name, spec in SINKS.items() if not spec.counter}
+    assert fresh == {"events", "rating_upserts", "rating_deletes", "user_features"}
+    flink = Settings().flink
+    assert flink.sink_flush_ms < flink.counter_flush_ms <= 1000

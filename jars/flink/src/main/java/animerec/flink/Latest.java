@@ -2,11 +2,8 @@ package animerec.flink;
 
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.annotation.FunctionHint;
-import org.apache.flink.table.data.GenericArrayData;
-import org.apache.flink.table.data.GenericRowData;
-import org.apache.flink.table.data.RowData;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.io.JsonStringEncoder;
 import org.apache.flink.table.data.StringData;
-import org.apache.flink.table.data.TimestampData;
 import org.apache.flink.table.functions.AggregateFunction;
 
 import java.util.ArrayList;
@@ -14,18 +11,18 @@ import java.util.List;
 
 /**
  * {@code LATEST(anime_id, kind, ts_ms, event_id, n)}: the group's {@code n} newest events, newest first
- * (by time, then by event id for events of the same millisecond), as
- * {@code ROW<event_ids ARRAY<STRING>, anime_ids ARRAY<INT>, kinds ARRAY<STRING>, times ARRAY<TIMESTAMP_LTZ(3)>>}: a user's recent titles.
+ * (by time, then by event id for events of the same millisecond), as JSON text: a list of
+ * {@code [event_id, anime_id, kind, ts_ms]}, a user's recent titles ({@code user_features.recent}; one text
+ * value because Cassandra decodes every element of a bound collection).
  * An event older than the n kept ones is dropped at once, so the state per group is n events.
  * The pure-Python definition is {@code streaming.definitions.user_rows} ({@code recent}).
  *
- * <p>The value is built in Flink's internal format (no conversion by the planner) and kept with the accumulator
+ * <p>The value is built as Flink's internal string (no conversion by the planner) and kept with the accumulator
  * until the next change: a mini-batch aggregate asks for it before and after each bundle, to compare them.
  */
 @FunctionHint(accumulator = @DataTypeHint(value = "RAW", bridgedTo = Latest.Acc.class),
-              output = @DataTypeHint(value = "ROW<event_ids ARRAY<STRING>, anime_ids ARRAY<INT>, kinds ARRAY<STRING>, times ARRAY<TIMESTAMP_LTZ(3)>>",
-                                     bridgedTo = RowData.class))
-public class Latest extends AggregateFunction<RowData, Latest.Acc> {
+              output = @DataTypeHint(value = "STRING", bridgedTo = StringData.class))
+public class Latest extends AggregateFunction<StringData, Latest.Acc> {
     private static final long serialVersionUID = 1L;
 
     /** Oldest first: parallel lists, ordered by (ts, event id descending). */
@@ -35,7 +32,7 @@ public class Latest extends AggregateFunction<RowData, Latest.Acc> {
         public List<Integer> titles = new ArrayList<>();
         public List<String> kinds = new ArrayList<>();
         /** The value as of the last change (not state: rebuilt after a restore). */
-        public transient RowData value;
+        public transient StringData value;
     }
 
     @Override
@@ -73,22 +70,16 @@ public class Latest extends AggregateFunction<RowData, Latest.Acc> {
     }
 
     @Override
-    public RowData getValue(Acc acc) {
+    public StringData getValue(Acc acc) {
         if (acc.value == null) {
-            int size = acc.at.size();
-            StringData[] ids = new StringData[size];
-            Integer[] titles = new Integer[size];
-            StringData[] kinds = new StringData[size];
-            TimestampData[] at = new TimestampData[size];
-            for (int i = 0; i < size; i++) {
-                int j = size - 1 - i;
-                ids[i] = StringData.fromString(acc.ids.get(j));
-                titles[i] = acc.titles.get(j);
-                kinds[i] = StringData.fromString(acc.kinds.get(j));
-                at[i] = TimestampData.fromEpochMillis(acc.at.get(j));
+            JsonStringEncoder quote = JsonStringEncoder.getInstance();
+            StringBuilder json = new StringBuilder(64 * acc.at.size() + 2).append('[');
+            for (int j = acc.at.size() - 1; j >= 0; j--) {
+                json.append(j == acc.at.size() - 1 ? "[\"" : ",[\"").append(quote.quoteAsString(acc.ids.get(j)))
+                        .append("\",").append(acc.titles.get(j)).append(",\"")
+                        .append(quote.quoteAsString(acc.kinds.get(j))).append("\",").append(acc.at.get(j)).append(']');
             }
-            acc.value = GenericRowData.of(new GenericArrayData(ids), new GenericArrayData(titles),
-                    new GenericArrayData(kinds), new GenericArrayData(at));
+            acc.value = StringData.fromString(json.append(']').toString());
         }
         return acc.value;
     }

@@ -9,6 +9,9 @@ import com.datastax.driver.core.ResultSet;
 import com.datastax.driver.core.ResultSetFuture;
 import com.datastax.driver.core.Session;
 import com.datastax.driver.core.HostDistance;
+import com.datastax.driver.core.exceptions.OperationTimedOutException;
+import com.datastax.driver.core.exceptions.OverloadedException;
+import com.datastax.driver.core.exceptions.WriteTimeoutException;
 import org.apache.flink.cassandra.shaded.com.google.common.util.concurrent.FutureCallback;
 import org.apache.flink.cassandra.shaded.com.google.common.util.concurrent.Futures;
 import org.apache.flink.cassandra.shaded.com.google.common.util.concurrent.MoreExecutors;
@@ -51,13 +54,17 @@ import java.util.concurrent.atomic.AtomicReference;
  * partition where they can, asynchronously with a bound on requests in flight. The buffer is flushed every
  * {@code flushMs} on the task's own timer, when it holds {@code batchRows * maxInFlight} rows, and before every
  * checkpoint barrier, which also waits for every request in flight: a checkpoint completes only once everything
- * before it is in Cassandra (at-least-once; upserts keyed by event make a replay rewrite the same rows).
+ * before it is in Cassandra (at-least-once; upserts keyed by event make a replay rewrite the same rows). A
+ * batch that times out on a busy node is sent again with the timestamp of its first send (at most
+ * {@code MAX_ATTEMPTS} sends) rather than failing the job, whose restart would replay a checkpoint interval.
  *
  * <p>Built from Python (streaming/job.py): the CQL statements, the key columns and the sizes come from the
  * table registry and settings, so this class knows no table.
  */
 public class UpsertSink extends RichSinkFunction<RowData> implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
+    /** Sends of one batch before a timeout fails the task (and the job restarts from its last checkpoint). */
+    private static final int MAX_ATTEMPTS = 4;
 
     private final String contactPoints;
     private final int port;
@@ -325,6 +332,13 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
 
     private void send(BatchStatement batch) throws InterruptedException {
         inFlight.acquire();
+        // The write's time is fixed here, once: a retry keeps it, so a later flush of the same key (a later
+        // timestamp) wins whichever of the two Cassandra applies last.
+        batch.setDefaultTimestamp(cluster.getConfiguration().getPolicies().getTimestampGenerator().next());
+        execute(batch, 1);
+    }
+
+    private void execute(BatchStatement batch, int attempt) {
         ResultSetFuture future = session.executeAsync(batch);
         Futures.addCallback(future, new FutureCallback<ResultSet>() {
             @Override
@@ -334,10 +348,20 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
 
             @Override
             public void onFailure(Throwable t) {
+                if (attempt < MAX_ATTEMPTS && retryable(t)) {   // an upsert of absolute values: safe to repeat
+                    execute(batch, attempt + 1);
+                    return;
+                }
                 failure.compareAndSet(null, t);
                 inFlight.release();
             }
         }, MoreExecutors.directExecutor());
+    }
+
+    /** A busy node's answers (it did not apply the write in time, or refused it): worth sending again. */
+    private static boolean retryable(Throwable t) {
+        return t instanceof WriteTimeoutException || t instanceof OperationTimedOutException
+                || t instanceof OverloadedException;
     }
 
     /** Wait until every request in flight has an answer; fail the task (and restart from a checkpoint) on an error. */
