@@ -164,7 +164,7 @@ def drain(argv: list[str]) -> int:
           f"completed from the first landed to the last); user totals count {landed:,} "
           f"({landed - len(events):+,} vs published: lost < 0, double counted > 0)")
     print(f"job state (size of its latest checkpoint): {state_before:,.0f} MB before the drain, "
-          f"{checkpoint_mb(settings):,.0f} MB after (the dedup window's event ids and the attribution join's "
+          f"{checkpoint_mb(settings):,.0f} MB after (the dedup window's event ids and the attribution's "
           f"waiting events grow with each event; each checkpoint copies it all)")
     print("CPU during the drain (cores busy on average, of 2): " + ", ".join(
         f"{name} {used / seconds:.2f}" for name, used in cpu.used.items())
