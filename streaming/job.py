@@ -135,8 +135,7 @@ def _kafka_table(name: str, columns: str, topics: str, settings: Settings, start
 
 EVENT_COLUMNS = """event_id STRING, kind STRING, user_id INT, anime_id INT, `timestamp` BIGINT, rating INT,
         genres ARRAY<STRING>,
-        ts AS TO_TIMESTAMP_LTZ(`timestamp`, 3),
-        pt AS PROCTIME()"""
+        ts AS TO_TIMESTAMP_LTZ(`timestamp`, 3)"""
 SERVED_COLUMNS = """request_id STRING, user_id INT, surface STRING, experiment_id STRING, variant STRING,
         items ARRAY<ROW<anime_id INT, `position` INT>>, `timestamp` BIGINT,
         pt AS PROCTIME()"""
@@ -304,31 +303,40 @@ def sink_table(settings: Settings, name: str, table) -> TableDescriptor:
     return descriptor.build()
 
 
+def _java(name: str):
+    """Our Java class ``name`` (``animerec.flink.KeepFirst``) through the gateway."""
+    target = get_gateway().jvm
+    for part in name.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def _internal_rows(t_env, table):
+    """``table`` compiled now, with the table config of this moment, as a Java DataStream of Flink's internal
+    ``RowData`` (an identity conversion: the boundary costs nothing per row)."""
+    internal = get_gateway().jvm.Class.forName("org.apache.flink.table.data.RowData")
+    j_table = table._j_table
+    return t_env._j_tenv.toDataStream(j_table,
+                                      j_table.getResolvedSchema().toPhysicalRowDataType().bridgedTo(internal))
+
+
 def _internal_view(t_env, name: str, table, keep_first_ms: int | None = None) -> None:
-    """Compile ``table`` now, with the table config of this moment, and register its rows as view ``name``:
-    every query reading the view shares this one translation. The rows cross as Flink's internal ``RowData``
-    both ways (identity conversions), so the boundary costs no per-row conversion. ``keep_first_ms``: only the
-    first row of each id (the first column) within that long goes on (:data:`KEEP_FIRST`)."""
-    jvm = get_gateway().jvm
-    internal = jvm.Class.forName("org.apache.flink.table.data.RowData")
-    j_tenv, j_table = t_env._j_tenv, table._j_table
-    rows = j_tenv.toDataStream(j_table, j_table.getResolvedSchema().toPhysicalRowDataType().bridgedTo(internal))
+    """Register ``table``'s rows (:func:`_internal_rows`) as view ``name``: every query reading the view shares
+    this one translation. ``keep_first_ms``: only the first row of each id (the first column) within that long
+    goes on (:data:`KEEP_FIRST`)."""
+    rows = _internal_rows(t_env, table)
     if keep_first_ms is not None:
-        rows = jvm.animerec.flink.KeepFirst.keepFirst(rows, keep_first_ms)
-    j_tenv.createTemporaryView(name, j_tenv.fromDataStream(rows))
+        rows = _java(KEEP_FIRST).keepFirst(rows, keep_first_ms)
+    t_env._j_tenv.createTemporaryView(name, t_env._j_tenv.fromDataStream(rows))
 
 
 def _attribution_view(t_env, name: str, events, served) -> None:
     """Register as view ``name`` the pairings of ``events`` (``ev``) with ``served`` (``si``) that
-    ``animerec.flink.Attribution`` finds (internal rows in and out, as :func:`_internal_view`)."""
-    jvm = get_gateway().jvm
-    internal = jvm.Class.forName("org.apache.flink.table.data.RowData")
-    j_tenv = t_env._j_tenv
-    streams = [j_tenv.toDataStream(t._j_table, t._j_table.getResolvedSchema().toPhysicalRowDataType().bridgedTo(internal))
-               for t in (events, served)]
-    pairs = jvm.animerec.flink.Attribution.attribute(*streams, registry.ATTRIBUTION_MS,
-                                                     ATTRIBUTION_KEEP_MS["events"], ATTRIBUTION_KEEP_MS["lists"])
-    j_tenv.createTemporaryView(name, j_tenv.fromDataStream(pairs))
+    :data:`ATTRIBUTION` finds (internal rows in and out, as :func:`_internal_view`)."""
+    pairs = _java(ATTRIBUTION).attribute(_internal_rows(t_env, events), _internal_rows(t_env, served),
+                                         registry.ATTRIBUTION_MS, ATTRIBUTION_KEEP_MS["events"],
+                                         ATTRIBUTION_KEEP_MS["lists"])
+    t_env._j_tenv.createTemporaryView(name, t_env._j_tenv.fromDataStream(pairs))
 
 
 def build(t_env, settings: Settings, startup: str = "group-offsets"):

@@ -8,6 +8,7 @@ import com.datastax.driver.core.PreparedStatement;
 import com.datastax.driver.core.ResultSet;
 import com.datastax.driver.core.ResultSetFuture;
 import com.datastax.driver.core.Session;
+import com.datastax.driver.core.TimestampGenerator;
 import com.datastax.driver.core.HostDistance;
 import com.datastax.driver.core.exceptions.OperationTimedOutException;
 import com.datastax.driver.core.exceptions.OverloadedException;
@@ -79,6 +80,7 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
 
     private transient Cluster cluster;
     private transient Session session;
+    private transient TimestampGenerator clock;
     private transient PreparedStatement upsert;
     private transient PreparedStatement delete;
     private transient Map<List<Object>, Pending> buffer;
@@ -118,6 +120,7 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
         cluster = Cluster.builder().addContactPoints(contactPoints.split(",")).withPort(port)
                 .withPoolingOptions(pooling).withoutJMXReporting().build();
         session = cluster.connect();
+        clock = cluster.getConfiguration().getPolicies().getTimestampGenerator();
         upsert = session.prepare(upsertCql);
         delete = deleteCql == null ? null : session.prepare(deleteCql);
         buffer = new LinkedHashMap<>();
@@ -334,7 +337,7 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
         inFlight.acquire();
         // The write's time is fixed here, once: a retry keeps it, so a later flush of the same key (a later
         // timestamp) wins whichever of the two Cassandra applies last.
-        batch.setDefaultTimestamp(cluster.getConfiguration().getPolicies().getTimestampGenerator().next());
+        batch.setDefaultTimestamp(clock.next());
         execute(batch, 1);
     }
 
