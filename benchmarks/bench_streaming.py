@@ -108,7 +108,7 @@ def drain(argv: list[str]) -> int:
     firsts, lasts = partition_marks(settings, sent, (0.0, 1.0))
     user_of = {e.event_id: e.user_id for e in sent}
     last_users = {user_of[e] for e in lasts}
-    if streaming.running() or any(store.get_event(e) for e in firsts):
+    if streaming.running() or any(store.get_event(user_of[e], e) for e in firsts):
         print("the streaming job ran while the backlog was published (something started it again): no drain to time")
         return 1
     state_before = checkpoint_mb(settings)
@@ -119,8 +119,8 @@ def drain(argv: list[str]) -> int:
                     "api": ApiService(settings), "batch": SchedulerService(settings)})
     at: dict[str, float] = {}
     checkpoint_at: dict[str, int] = {}
-    marks = {"first": lambda: any(store.get_event(e) for e in firsts),
-             "last": lambda: all(store.get_event(e) for e in lasts) and all(
+    marks = {"first": lambda: any(store.get_event(user_of[e], e) for e in firsts),
+             "last": lambda: all(store.get_event(user_of[e], e) for e in lasts) and all(
                  (store.user_features(u) or {}).get("events") == per_user[u] for u in last_users)}
     deadline = time.time() + 900
     while len(at) < len(marks) and time.time() < deadline:

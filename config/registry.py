@@ -44,7 +44,7 @@ class Tables:
     ANIME = "anime"
     RATINGS_BY_USER = "ratings_by_user"
     ANIME_RATING_STATS = "anime_rating_stats"
-    EVENTS = "events"
+    EVENTS = "events_by_user"
     TITLE_FEATURES = "title_features"
     USER_FEATURES = "user_features"
     GENRE_ACTIVITY = "genre_activity"

@@ -72,7 +72,8 @@ class CassandraSettings(Section):
     port: int = Field(9042, ge=1, le=65535)
     keyspace: str = Field("animerec", pattern=r"^[a-z][a-z0-9_]{0,47}$")
     replication_factor: int = Field(1, ge=1)
-    heap: str = Field("1G", pattern=r"^[0-9]+[MG]$", description="the local node's JVM heap (launcher)")
+    heap: str = Field("2G", pattern=r"^[0-9]+[MG]$", description="the local node's JVM heap (launcher); 3/8 of "
+                      "it holds memtables")
     storage_port: int = Field(7000, ge=1, le=65535)
     jmx_port: int = Field(7199, ge=1, le=65535)
 

@@ -59,6 +59,14 @@ def _render(template: str, **values) -> str:
     return string.Template((CONF_DIR / template).read_text()).substitute(values)
 
 
+def memtable_heap_mb(heap: str) -> int:
+    """The memtables' share of a Cassandra heap (``1G``, ``512M``): three eighths. Trie memtables keep about
+    400 B per partition on the heap even with cells off it, and a flush starts when a third of this pool is
+    used, so the pool (not the off-heap one) sets how often the streaming job's tables flush and compact."""
+    mb = int(heap[:-1]) * (1024 if heap.endswith("G") else 1)
+    return mb * 3 // 8
+
+
 def run_stage(settings: Settings, module: str, *args: str) -> None:
     """Run one of our stages (``python -m module``) to completion with these settings; raise on failure."""
     env = {**os.environ, **settings.as_env(), "PYTHONPATH": str(PROJECT_ROOT)}
@@ -261,7 +269,7 @@ class CassandraService(Service):
         s = self.settings
         (self.dir / "cassandra.yaml").write_text(_render(
             "cassandra.yaml.tmpl", storage_port=s.cassandra.storage_port, native_port=s.cassandra.port,
-            rpc_address="127.0.0.1", data_dir=self.dir / "data"))
+            rpc_address="127.0.0.1", data_dir=self.dir / "data", memtable_heap_mb=memtable_heap_mb(s.cassandra.heap)))
 
     def command(self) -> list[str]:
         lib = fetch.fetch(self.settings, "cassandra")

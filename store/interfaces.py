@@ -175,8 +175,9 @@ class EventStore(ABC):
         idempotently: the same event written again leaves the same rows."""
 
     @abstractmethod
-    def get_event(self, event_id: str) -> dict | None:
-        """``{event_id, kind, user_id, anime_id, rating, ts, written_at}``; None when unknown."""
+    def get_event(self, user_id: int, event_id: str) -> dict | None:
+        """``{event_id, kind, user_id, anime_id, rating, ts, written_at}`` of the user's event; None when unknown.
+        Events are stored by user; an event id is kept once across all users (the stream keeps the first)."""
 
     @abstractmethod
     def recent_events(self, user_id: int, limit: int = RECENT_EVENTS) -> list[dict]:

@@ -128,7 +128,7 @@ class StoreContract:
     # --- EventStore ---------------------------------------------------------------------------
     def test_written_event_is_read_back_with_every_field(self, store):
         store.write_event(_event("e-1", 42, 5114, T0 + 123, kind="rating", rating=9))
-        event = store.get_event("e-1")
+        event = store.get_event(42, "e-1")
         assert {k: event[k] for k in ("event_id", "kind", "user_id", "anime_id", "rating")} == \
             {"event_id": "e-1", "kind": "rating", "user_id": 42, "anime_id": 5114, "rating": 9}
         assert event["ts"] == datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=timezone.utc)
@@ -136,7 +136,12 @@ class StoreContract:
         assert abs((datetime.now(timezone.utc) - event["written_at"]).total_seconds()) < 60
 
     def test_get_event_of_an_unknown_id_is_none(self, store):
-        assert store.get_event("nope") is None
+        store.write_event(_event("e-1", 42, 5114, T0))
+        assert store.get_event(42, "nope") is None
+
+    def test_get_event_is_scoped_to_its_user(self, store):
+        store.write_event(_event("e-1", 42, 5114, T0))
+        assert store.get_event(43, "e-1") is None and store.get_event(42, "e-1")["user_id"] == 42
 
     def test_writing_an_event_again_leaves_one_event(self, store):
         event = _event("e-1", 42, 1, T0)

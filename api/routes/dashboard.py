@@ -65,7 +65,7 @@ def _freshness(resources) -> dict | None:
     event = resources.last_published
     if event is None:
         return None
-    stored = resources.store.get_event(event.event_id)
+    stored = resources.store.get_event(event.user_id, event.event_id)
     if stored is None:
         return {"event_id": event.event_id, "landed": False, "waiting_ms": int(time.time() * 1000) - event.timestamp}
     written = stored["written_at"].timestamp() * 1000

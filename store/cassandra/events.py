@@ -26,9 +26,9 @@ class CassandraEvents(EventStore):
         self._db.write("INSERT INTO {user_features} (user_id, recent) VALUES (?,?)", event["user_id"],
                        json.dumps([[e["event_id"], e["anime_id"], e["kind"], to_ms(e["ts"])] for e in recent]))
 
-    def get_event(self, event_id: str) -> dict | None:
+    def get_event(self, user_id: int, event_id: str) -> dict | None:
         row = self._db.one("SELECT event_id, kind, user_id, anime_id, rating, ts, written_at FROM {events} "
-                           "WHERE event_id = ?", event_id)
+                           "WHERE user_id = ? AND event_id = ?", user_id, event_id)
         if row is not None:
             row["ts"], row["written_at"] = utc(row["ts"]), utc(row["written_at"])
         return row

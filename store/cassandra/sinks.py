@@ -47,9 +47,9 @@ def _insert(table: str, columns: tuple[str, ...], key: tuple[str, ...], partitio
     return SinkSpec(cql, columns, key, partition, on_delete, counter)
 
 SINKS: dict[str, SinkSpec] = {
-    # Every event once, by id.
+    # Every event once, by id, in its user's partition (a batch groups a user's events into one mutation).
     "events": _insert(Tables.EVENTS, ("event_id", "kind", "user_id", "anime_id", "rating", "ts", "written_at"),
-                      ("event_id",)),
+                      ("user_id", "event_id")),
     # Ratings posted as events. The write carries the event time as its Cassandra timestamp, so a later
     # rating wins over an earlier one (and over a deletion) whatever order the two sinks send them in.
     "rating_upserts": _insert(Tables.RATINGS_BY_USER, ("user_id", "anime_id", "rating", "updated_at", "write_us"),

@@ -290,16 +290,16 @@ class MemoryStore(Store):
         row = {"event_id": event["event_id"], "kind": event["kind"], "user_id": event["user_id"],
                "anime_id": event["anime_id"], "rating": event.get("rating"), "ts": ts, "written_at": now_utc()}
         with self._lock:
-            self._events[event["event_id"]] = row
+            self._events[(event["user_id"], event["event_id"])] = row
             # Newest first, equal times by event_id (store.interfaces.newest_first); the newest RECENT_EVENTS.
             recent = self._user_events.setdefault(event["user_id"], _SortedRows())
             recent.put((-to_ms(ts), event["event_id"]),
                        {"ts": ts, "event_id": event["event_id"], "kind": event["kind"], "anime_id": event["anime_id"]})
             del recent.keys[RECENT_EVENTS:], recent.rows[RECENT_EVENTS:]
 
-    def get_event(self, event_id: str) -> dict | None:
+    def get_event(self, user_id: int, event_id: str) -> dict | None:
         with self._lock:
-            row = self._events.get(event_id)
+            row = self._events.get((user_id, event_id))
             return dict(row) if row else None
 
     def recent_events(self, user_id: int, limit: int = RECENT_EVENTS) -> list[dict]:

@@ -14,7 +14,7 @@ OTHER = 990_301  # the refused batch's user: its event may still land by the pro
 
 
 def _landed(store, event_ids) -> bool:
-    return all(store.get_event(e) for e in event_ids)
+    return all(store.get_event(USER, e) for e in event_ids)
 
 
 def test_a_down_broker_is_a_prompt_503_and_a_retry_lands_once(api_url, http, store, settings):

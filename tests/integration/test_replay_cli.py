@@ -30,7 +30,7 @@ def test_a_replayed_file_lands_once_and_ends_before_now(settings, store, streami
     expected = replay_events(read_ratings(path), Clock(seed=seed))   # the same seeded stream, in this process
     first = _replay(settings, path, seed)
     assert first.returncode == 0, first.stderr[-2000:]
-    wait_for(lambda: all(store.get_event(e) for e in expected["event_id"]), timeout_s=60)
+    wait_for(lambda: all(store.get_event(USER, e) for e in expected["event_id"]), timeout_s=60)
     wait_for(lambda: (store.user_features(USER) or {}).get("events") == len(expected), timeout_s=30)
     last = store.user_features(USER)["last_event_at"]
     assert started_ms - 1_000 <= last <= int(time.time() * 1000)   # history that ends about now, not later

@@ -71,7 +71,7 @@ def test_genre_activity_per_day_matches_the_python_definition(replayed, store):
 
 def test_every_event_lands_once(replayed, store):
     events, _, users, _ = replayed
-    assert all(store.get_event(e) for e in events["event_id"])
+    assert all(store.get_event(int(u), e) for u, e in zip(events["user_id"], events["event_id"]))
     counted = sum(store.user_features(int(u))["events"] for u in users)   # the 20 replayed ones count once
     assert counted == len(events)
 

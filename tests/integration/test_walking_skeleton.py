@@ -70,7 +70,7 @@ def test_click_lands_in_cassandra_once_and_changes_recommendations(api_url, http
 
     assert first.status_code == 202 and retry.status_code == 202
     assert first.json()["event_id"] == event_id
-    stored = wait_for(lambda: store.get_event(event_id))
+    stored = wait_for(lambda: store.get_event(NEW_USER, event_id))
     assert (stored["user_id"], stored["anime_id"], stored["kind"]) == (NEW_USER, clicked, "click")
     wait_for(lambda: ((store.title_features([clicked]).get(clicked) or {}).get("clicks") or 0) > counts_before)
     after = wait_for(lambda: (body := http.get(f"{api_url}/recommends/{NEW_USER}?k=10", timeout=30).json())["recent"]
@@ -119,9 +119,9 @@ def test_bad_events_get_400_and_nothing_is_written(api_url, http, store):
     # anything the bad ones had written would have landed too.
     sentinel = http.post(f"{api_url}/clicks", json={"user_id": user, "anime_id": 1}, timeout=10).json()
     # Each table has its own sink: wait for the sentinel in both before looking for the bad ones there.
-    wait_for(lambda: store.get_event(sentinel["event_id"]) and store.recent_events(user))
+    wait_for(lambda: store.get_event(user, sentinel["event_id"]) and store.recent_events(user))
     assert [e["event_id"] for e in store.recent_events(user)] == [sentinel["event_id"]]
-    assert all(store.get_event(event_id) is None for event_id in bad_ids)
+    assert all(store.get_event(user, event_id) is None for event_id in bad_ids)
 
 
 def test_unknown_anime_is_404_json(api_url, http):
@@ -165,7 +165,7 @@ def test_malformed_records_produced_around_the_api_are_dropped_by_the_job(api_ur
     finally:
         producer.close()
     sentinel = http.post(f"{api_url}/clicks", json={"user_id": user, "anime_id": 1}, timeout=10).json()
-    wait_for(lambda: store.get_event(sentinel["event_id"]) and store.recent_events(user), timeout_s=90)
+    wait_for(lambda: store.get_event(user, sentinel["event_id"]) and store.recent_events(user), timeout_s=90)
     assert [e["event_id"] for e in store.recent_events(user)] == [sentinel["event_id"]]
-    assert store.get_event("no-user") is None and store.get_event("odd-kind") is None
+    assert store.get_event(user, "odd-kind") is None
     assert http.get(f"{api_url}/health", timeout=10).json()["dependencies"]["streaming"] == "up"

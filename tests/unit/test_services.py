@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from config import Settings
-from ops.services import KafkaService, PythonService
+from ops.services import CassandraService, KafkaService, PythonService
 
 
 def test_a_service_refuses_ports_another_process_holds(tmp_path):
@@ -63,3 +63,11 @@ def test_a_stop_leaves_the_pid_file_of_a_process_started_meanwhile(tmp_path):
     finally:
         newer.kill()
         newer.wait()
+
+
+@pytest.mark.parametrize("heap, pool", [("2G", "768MiB"), ("1G", "384MiB"), ("512M", "192MiB")])
+def test_cassandra_memtable_heap_pool_follows_the_configured_heap(tmp_path, heap, pool):
+    service = CassandraService(Settings(run_dir=tmp_path, cassandra={"heap": heap}))
+    service.dir.mkdir(parents=True, exist_ok=True)
+    service.prepare()
+    assert f"\nmemtable_heap_space: {pool}\n" in (service.dir / "cassandra.yaml").read_text()

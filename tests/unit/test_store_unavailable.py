@@ -87,7 +87,7 @@ CALLS = {
     "user_ratings": lambda s: s.user_ratings(1),
     "all_ratings": lambda s: s.all_ratings(),
     "write_event": lambda s: s.write_event(EVENT),
-    "get_event": lambda s: s.get_event("e"),
+    "get_event": lambda s: s.get_event(1, "e"),
     "recent_events": lambda s: s.recent_events(1),
     "write_title_features": lambda s: s.write_title_features(1, {"clicks": 2}),
     "write_user_features": lambda s: s.write_user_features(1, {"events": 2}),
