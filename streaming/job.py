@@ -220,12 +220,12 @@ def queries() -> dict[str, str]:
                 MAX(ts) AS last_event_at,
                 {windows}
             FROM e WHERE kind IN ('click', 'view') GROUP BY anime_id""",
-        "user_features": f"""SELECT user_id, events, clicks, last_event_at, genre_affinity,
+        "user_features": f"""SELECT user_id, events, clicks, last_event_at, genre_weights,
                 events_{SESSION_WINDOW.name}, session_at, recent
             FROM (SELECT {KEEP} user_id, CAST(COUNT(*) AS BIGINT) AS events,
                     CAST(SUM({click}) AS BIGINT) AS clicks, MAX(ts) AS last_event_at,
                     DECAYED_SUM(genres, ts_ms, CAST({registry.DECAY_ANCHOR_MS} AS BIGINT),
-                                CAST({int(registry.GENRE_HALF_LIFE_DAYS * 86_400_000)} AS BIGINT)) AS genre_affinity,
+                                CAST({int(registry.GENRE_HALF_LIFE_DAYS * 86_400_000)} AS BIGINT)) AS genre_weights,
                     {_sliding("1", SESSION_WINDOW)} AS events_{SESSION_WINDOW.name}, MAX(ts) AS session_at,
                     LATEST(anime_id, kind, ts_ms, event_id, {registry.RECENT_EVENTS}) AS recent
                   FROM e WHERE kind <> 'impression' GROUP BY user_id)""",

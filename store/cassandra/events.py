@@ -8,6 +8,12 @@ from config.registry import GENRE_ACTIVITY_COLUMNS, RECENT_EVENTS
 from store.cassandra.session import CassandraSession
 from store.interfaces import EventStore, FeatureStore, from_ms, newest_first, now_utc, to_ms, utc
 
+# The user_features column of a feature stored under another name: the genre affinity is JSON text (an object,
+# genre -> weight) in ``genre_weights``. The job writes it whole; as a bound map Cassandra decoded, and the sink
+# converted, every entry (docs/RESULTS.md). Keyspaces made before keep their unused ``genre_affinity`` map.
+STORED_AS = {"genre_affinity": "genre_weights"}
+USER_STORED_COLUMNS = tuple(STORED_AS.get(c, c) for c in FeatureStore.USER_COLUMNS)
+
 
 class CassandraEvents(EventStore):
     _db: CassandraSession
@@ -64,7 +70,9 @@ class CassandraFeatures(FeatureStore):
         self._write("title_features", "anime_id", anime_id, fields, self.TITLE_COLUMNS)
 
     def write_user_features(self, user_id: int, fields: Mapping) -> None:
-        self._write("user_features", "user_id", user_id, fields, self.USER_COLUMNS)
+        stored = {STORED_AS.get(k, k): (json.dumps(v) if k in STORED_AS and v is not None else v)
+                  for k, v in self._checked(fields, self.USER_COLUMNS).items()}
+        self._write("user_features", "user_id", user_id, stored, USER_STORED_COLUMNS)
 
     def title_features(self, anime_ids: Sequence[int]) -> dict[int, dict]:
         if not anime_ids:
@@ -79,8 +87,8 @@ class CassandraFeatures(FeatureStore):
         return {r["anime_id"]: _ms(r) for r in rows}
 
     def user_features(self, user_id: int) -> dict | None:
-        row = self._db.one(f"SELECT user_id, {', '.join(self.USER_COLUMNS)} FROM {{user_features}} WHERE user_id = ?",
-                           user_id)
+        row = self._db.one(f"SELECT user_id, {', '.join(USER_STORED_COLUMNS)} FROM {{user_features}} "
+                           "WHERE user_id = ?", user_id)
         return features_of(row)
 
     def write_genre_activity(self, day: int, genre: str, fields: Mapping) -> None:
@@ -98,13 +106,14 @@ class CassandraFeatures(FeatureStore):
 
 
 def features_of(row: dict | None) -> dict | None:
-    """The feature columns of a ``user_features`` row (timestamps as epoch ms, ``genre_affinity`` a dict); None
+    """The features of a ``user_features`` row (timestamps as epoch ms, ``genre_affinity`` a dict); None
     when the user has no row or the row holds no features yet."""
-    if row is None or all(row.get(c) is None for c in FeatureStore.USER_COLUMNS):
+    if row is None or all(row.get(c) is None for c in USER_STORED_COLUMNS):
         return None
-    row = _ms({c: row.get(c) for c in ("user_id", *FeatureStore.USER_COLUMNS)})
-    row["genre_affinity"] = dict(row["genre_affinity"] or {})
-    return row
+    features = _ms({"user_id": row.get("user_id"),
+                    **{c: row.get(STORED_AS.get(c, c)) for c in FeatureStore.USER_COLUMNS}})
+    features["genre_affinity"] = json.loads(features["genre_affinity"]) if features["genre_affinity"] else {}
+    return features
 
 
 def _ms(row: dict) -> dict:

@@ -57,13 +57,13 @@ TABLES_CQL = {
             day int, genre text, clicks bigint, views bigint, ratings bigint,
             PRIMARY KEY ((day), genre))""",
     # Real-time features per user: all-time counts, the forward-decayed genre affinity
-    # (config.registry.GENRE_HALF_LIFE_DAYS; frozen: the job writes it whole, one cell rather than a tombstone and
-    # a cell per genre), events in the session window as of the latest event, and the newest events
+    # (config.registry.GENRE_HALF_LIFE_DAYS; JSON text, genre -> weight: store.cassandra.events.STORED_AS), events
+    # in the session window as of the latest event, and the newest events
     # (config.registry.RECENT_EVENTS), newest first, as JSON text (store.interfaces.EventStore.RECENT_COLUMNS).
     Tables.USER_FEATURES: """
         CREATE TABLE IF NOT EXISTS {user_features} (
             user_id int PRIMARY KEY, events bigint, clicks bigint, last_event_at timestamp,
-            genre_affinity frozen<map<text, double>>, events_30m bigint, session_at timestamp, recent text)""",
+            genre_weights text, events_30m bigint, session_at timestamp, recent text)""",
     # Which build of each versioned list readers should use.
     Tables.LIST_VERSIONS: """
         CREATE TABLE IF NOT EXISTS {list_versions} (
@@ -141,7 +141,7 @@ TABLES_CQL = {
 
 # Columns added to a table after it was first released: ``migrate`` adds those a keyspace lacks.
 ADDED_COLUMNS = {
-    Tables.USER_FEATURES: {"recent": "text"},
+    Tables.USER_FEATURES: {"recent": "text", "genre_weights": "text"},
 }
 
 # Partition key of each versioned table: (version, <one column>); drop_versions deletes by it.

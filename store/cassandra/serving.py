@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from store.cassandra.events import features_of, recent_of
+from store.cassandra.events import USER_STORED_COLUMNS, features_of, recent_of
 from store.cassandra.lists import SIMILAR, USER_CANDIDATES
 from store.cassandra.ratings import USER_RATINGS
 from store.cassandra.session import CassandraSession
-from store.interfaces import EventStore, FeatureStore, ServingReads, UserReads
+from store.interfaces import EventStore, ServingReads, UserReads
 
 # one row holds the user's real-time features and their recent events
-_USER_ROW = (f"SELECT user_id, {', '.join((*FeatureStore.USER_COLUMNS, *EventStore.RECENT_COLUMNS))} "
+_USER_ROW = (f"SELECT user_id, {', '.join((*USER_STORED_COLUMNS, *EventStore.RECENT_COLUMNS))} "
              "FROM {user_features} WHERE user_id = ?")
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from config.registry import (EXPERIMENT_ATTRIBUTED_COUNTERS, EXPERIMENT_SERVED_COUNTERS, GENRE_ACTIVITY_COLUMNS,
                              Tables)
+from store.cassandra.events import USER_STORED_COLUMNS
 from store.cassandra.schema import table_names
 from store.interfaces import EventStore, FeatureStore
 
@@ -31,7 +32,7 @@ class SinkSpec:
 
 TITLE_COLUMNS = ("anime_id", *FeatureStore.TITLE_COLUMNS)
 EXPERIMENT_KEY = ("experiment_id", "variant", "bucket")
-USER_COLUMNS = ("user_id", *FeatureStore.USER_COLUMNS, *EventStore.RECENT_COLUMNS)
+USER_COLUMNS = ("user_id", *USER_STORED_COLUMNS, *EventStore.RECENT_COLUMNS)
 
 
 def _insert(table: str, columns: tuple[str, ...], key: tuple[str, ...], partition: int = 1,

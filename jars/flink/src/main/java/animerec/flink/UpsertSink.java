@@ -3,12 +3,16 @@ package animerec.flink;
 import com.datastax.driver.core.BatchStatement;
 import com.datastax.driver.core.BoundStatement;
 import com.datastax.driver.core.Cluster;
+import com.datastax.driver.core.CodecRegistry;
+import com.datastax.driver.core.ColumnDefinitions;
 import com.datastax.driver.core.PoolingOptions;
 import com.datastax.driver.core.PreparedStatement;
+import com.datastax.driver.core.ProtocolVersion;
 import com.datastax.driver.core.ResultSet;
 import com.datastax.driver.core.ResultSetFuture;
 import com.datastax.driver.core.Session;
 import com.datastax.driver.core.TimestampGenerator;
+import com.datastax.driver.core.TypeCodec;
 import com.datastax.driver.core.HostDistance;
 import com.datastax.driver.core.exceptions.OperationTimedOutException;
 import com.datastax.driver.core.exceptions.OverloadedException;
@@ -48,7 +52,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Rows arrive in Flink's internal format ({@link RowData}, from {@link UpsertSinkFactory}: a SQL INSERT
  * INTO a table of connector {@code animerec-cassandra}); each is turned into the driver's Java values once, by
- * its fields' SQL types, and bound with typed setters (no per-value codec lookup).
+ * its fields' SQL types, and serialized by each bind variable's codec, looked up once (no per-value codec lookup).
  *
  * <p>Rows are buffered and coalesced by primary key (the last change of a key within a flush wins;
  * UPDATE_BEFORE rows are skipped, DELETE rows delete), then sent as UNLOGGED batches of rows that share a
@@ -89,7 +93,10 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
     private transient ProcessingTimeService timers;
     private transient RowData.FieldGetter[] fields;
     private transient ToCql[] converters;
-    private transient Binder[] binders;
+    private transient ProtocolVersion protocol;
+    /** The codec of each bind variable of the upsert, and of the delete (its key), looked up once. */
+    private transient TypeCodec<Object>[] upsertCodecs;
+    private transient TypeCodec<Object>[] deleteCodecs;
 
     /**
      * @param upsertCql   INSERT binding every field of the row, in order
@@ -129,13 +136,30 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
         timers = ((StreamingRuntimeContext) getRuntimeContext()).getProcessingTimeService();
         fields = new RowData.FieldGetter[types.length];
         converters = new ToCql[types.length];
-        binders = new Binder[types.length];
         for (int i = 0; i < types.length; i++) {   // per field, once: no type switch per row
             fields[i] = RowData.createFieldGetter(types[i], i);
             converters[i] = toCql(types[i]);
-            binders[i] = binder(types[i]);
         }
+        protocol = cluster.getConfiguration().getProtocolOptions().getProtocolVersion();
+        upsertCodecs = codecs(upsert);
+        deleteCodecs = delete == null ? null : codecs(delete);
         scheduleFlush();
+    }
+
+    /**
+     * The registry's codec of each bind variable, for the Java value {@link #toCql} gives its field (the
+     * driver's default for the CQL type). Values are serialized with it directly: the typed setters looked the
+     * codec up in the registry on every bind.
+     */
+    @SuppressWarnings("unchecked")
+    private TypeCodec<Object>[] codecs(PreparedStatement statement) {
+        CodecRegistry registry = cluster.getConfiguration().getCodecRegistry();
+        ColumnDefinitions variables = statement.getVariables();
+        TypeCodec<Object>[] codecs = new TypeCodec[variables.size()];
+        for (int i = 0; i < codecs.length; i++) {
+            codecs[i] = registry.codecFor(variables.getType(i));
+        }
+        return codecs;
     }
 
     private void scheduleFlush() {
@@ -182,11 +206,6 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
         Object apply(Object internal);
     }
 
-    /** Binds a value (from its field's {@link ToCql}, not null) to bind variable {@code i}. */
-    private interface Binder {
-        void bind(BoundStatement statement, int i, Object value);
-    }
-
     /** Text becomes String, timestamps Date, arrays lists and maps maps of converted elements; numbers stay. */
     private static ToCql toCql(LogicalType type) {
         switch (type.getTypeRoot()) {
@@ -228,57 +247,6 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
         }
     }
 
-    /** A typed setter for the type's driver value (no codec looked up by the value's class per bind). */
-    private static Binder binder(LogicalType type) {
-        switch (type.getTypeRoot()) {
-            case CHAR: case VARCHAR: return (s, i, v) -> s.setString(i, (String) v);
-            case BOOLEAN: return (s, i, v) -> s.setBool(i, (Boolean) v);
-            case INTEGER: return (s, i, v) -> s.setInt(i, (Integer) v);
-            case BIGINT: return (s, i, v) -> s.setLong(i, (Long) v);
-            case DOUBLE: return (s, i, v) -> s.setDouble(i, (Double) v);
-            case FLOAT: return (s, i, v) -> s.setFloat(i, (Float) v);
-            case TIMESTAMP_WITHOUT_TIME_ZONE: case TIMESTAMP_WITH_LOCAL_TIME_ZONE:
-                return (s, i, v) -> s.setTimestamp(i, (Date) v);
-            case ARRAY: {
-                Class<Object> element = javaClass(((ArrayType) type).getElementType());
-                return (s, i, v) -> s.setList(i, castList(v), element);
-            }
-            case MAP: {
-                MapType map = (MapType) type;
-                Class<Object> key = javaClass(map.getKeyType());
-                Class<Object> value = javaClass(map.getValueType());
-                return (s, i, v) -> s.setMap(i, castMap(v), key, value);
-            }
-            default: throw new IllegalArgumentException("no Cassandra value for SQL type " + type);
-        }
-    }
-
-    @SuppressWarnings("unchecked")
-    private static List<Object> castList(Object value) {
-        return (List<Object>) value;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<Object, Object> castMap(Object value) {
-        return (Map<Object, Object>) value;
-    }
-
-    @SuppressWarnings({"rawtypes", "unchecked"})
-    private static Class<Object> javaClass(LogicalType type) {
-        Class c;
-        switch (type.getTypeRoot()) {
-            case CHAR: case VARCHAR: c = String.class; break;
-            case BOOLEAN: c = Boolean.class; break;
-            case INTEGER: c = Integer.class; break;
-            case BIGINT: c = Long.class; break;
-            case DOUBLE: c = Double.class; break;
-            case FLOAT: c = Float.class; break;
-            case TIMESTAMP_WITHOUT_TIME_ZONE: case TIMESTAMP_WITH_LOCAL_TIME_ZONE: c = Date.class; break;
-            default: throw new IllegalArgumentException("no Cassandra collection element for SQL type " + type);
-        }
-        return c;
-    }
-
     /** Send the buffer: rows of one partition together, small partitions packed up to batchRows a batch. */
     private void flush() throws Exception {
         rethrow();
@@ -308,16 +276,16 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
     private BoundStatement bindAll(Object[] values) {
         BoundStatement statement = upsert.bind();
         for (int i = 0; i < values.length; i++) {
-            set(statement, i, values[i], binders[i]);
+            set(statement, i, values[i], upsertCodecs[i]);
         }
         return statement;
     }
 
-    private static void set(BoundStatement statement, int i, Object value, Binder binder) {
+    private void set(BoundStatement statement, int i, Object value, TypeCodec<Object> codec) {
         if (value == null) {
             statement.setToNull(i);
         } else {
-            binder.bind(statement, i, value);
+            statement.setBytesUnsafe(i, codec.serialize(value, protocol));
         }
     }
 
@@ -328,7 +296,7 @@ public class UpsertSink extends RichSinkFunction<RowData> implements Checkpointe
         }
         BoundStatement statement = delete.bind();
         for (int i = 0; i < keyFields.length; i++) {
-            set(statement, i, values[keyFields[i]], binders[keyFields[i]]);
+            set(statement, i, values[keyFields[i]], deleteCodecs[i]);
         }
         return statement;
     }
