@@ -41,32 +41,68 @@ def getter(session, base_url: str, path: Callable[[], str]) -> Callable[[], None
     return call
 
 
-def session_cpu_seconds(session_id: int | None) -> float:
-    """CPU seconds (user + system) used so far by the live processes of one session: a service the
-    launcher started in a session of its own, its children included (a PyFlink job's JVM)."""
-    if session_id is None:
-        return 0.0
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+def _session_processes(session_id: int) -> list[Path]:
+    """The /proc folders of the live processes of one session."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:  # the process ended meanwhile
             continue
-        if int(fields[3]) == session_id:  # fields after the name: state ppid pgrp session ... utime stime
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+        if int(fields[3]) == session_id:  # fields after the name: state ppid pgrp session ...
+            found.append(stat.parent)
+    return found
+
+
+def _ticks(stat: Path) -> int:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])   # utime stime
+
+
+def session_cpu_seconds(session_id: int | None) -> float:
+    """CPU seconds (user + system) used so far by the live processes of one session: a service the
+    launcher started in a session of its own, its children included (a PyFlink job's JVM)."""
+    if session_id is None:
+        return 0.0
+    total = 0
+    for process in _session_processes(session_id):
+        try:
+            total += _ticks(process / "stat")
+        except OSError:
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def session_jit_seconds(session_id: int | None) -> float:
+    """CPU seconds the JVMs of one session spent in their JIT compiler threads (named ``C1/C2 CompilerThread``),
+    the live ones: the warm-up a freshly started JVM pays and a long-running one has behind it."""
+    if session_id is None:
+        return 0.0
+    total = 0
+    for process in _session_processes(session_id):
+        for task in process.glob("task/*"):
+            try:
+                if (task / "comm").read_text().startswith(("C1 CompilerThre", "C2 CompilerThre")):
+                    total += _ticks(task / "stat")
+            except OSError:
+                continue
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
-    """CPU seconds each named service used between :meth:`start` and :meth:`stop`."""
+    """CPU seconds each named service used between :meth:`start` and :meth:`stop` (``used``), and of them the
+    seconds its JVMs' JIT compilers took (``jit``)."""
 
     def __init__(self, services: dict[str, object]):
         self.services = services
         self.used: dict[str, float] = {}
+        self.jit: dict[str, float] = {}
 
     def start(self) -> None:
         self._at = {name: session_cpu_seconds(s.pid()) for name, s in self.services.items()}
+        self._jit_at = {name: session_jit_seconds(s.pid()) for name, s in self.services.items()}
 
     def stop(self) -> dict[str, float]:
         self.used = {name: session_cpu_seconds(s.pid()) - self._at[name] for name, s in self.services.items()}
+        self.jit = {name: session_jit_seconds(s.pid()) - self._jit_at[name] for name, s in self.services.items()}
         return self.used
