@@ -36,8 +36,8 @@ TABLES_CQL = {
         CREATE TABLE IF NOT EXISTS {anime_rating_stats} (
             anime_id int PRIMARY KEY, ratings int, scored int, mean_score float)""",
     # Every event once, keyed by its id (a replayed event overwrites itself), in its user's partition: the stream's
-    # writes of one user's burst are one mutation rather than one per event (a third of the store's CPU per
-    # event, benchmarks/RESULTS.md), and a user's events are one partition's read. A partition grows with its
+    # writes of one user's burst are one mutation rather than one per event (about a third of the store's CPU
+    # per row, docs/RESULTS.md), and a user's events are one partition's read. A partition grows with its
     # user's events, ~100 B each.
     Tables.EVENTS: """
         CREATE TABLE IF NOT EXISTS {events} (
