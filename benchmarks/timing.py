@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ops.services import session_members
+
 
 def measure(call: Callable[[], object], n: int, warmup: int = 5) -> np.ndarray:
     """Seconds taken by each of ``n`` calls, after ``warmup`` untimed ones."""
@@ -41,19 +43,6 @@ def getter(session, base_url: str, path: Callable[[], str]) -> Callable[[], None
     return call
 
 
-def _session_processes(session_id: int) -> list[Path]:
-    """The /proc folders of the live processes of one session."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        if int(fields[3]) == session_id:  # fields after the name: state ppid pgrp session ...
-            found.append(stat.parent)
-    return found
-
-
 def _ticks(stat: Path) -> int:
     fields = stat.read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])   # utime stime
@@ -65,10 +54,10 @@ def session_cpu_seconds(session_id: int | None) -> float:
     if session_id is None:
         return 0.0
     total = 0
-    for process in _session_processes(session_id):
+    for pid in session_members(session_id):
         try:
-            total += _ticks(process / "stat")
-        except OSError:
+            total += _ticks(Path("/proc", str(pid), "stat"))
+        except OSError:  # the process ended meanwhile
             continue
     return total / os.sysconf("SC_CLK_TCK")
 
@@ -79,8 +68,8 @@ def session_jit_seconds(session_id: int | None) -> float:
     if session_id is None:
         return 0.0
     total = 0
-    for process in _session_processes(session_id):
-        for task in process.glob("task/*"):
+    for pid in session_members(session_id):
+        for task in Path("/proc", str(pid), "task").glob("*"):
             try:
                 if (task / "comm").read_text().startswith(("C1 CompilerThre", "C2 CompilerThre")):
                     total += _ticks(task / "stat")

@@ -164,7 +164,7 @@ class Service(ABC):
             _signal_group(pid, signal.SIGKILL)
             # Some children make process groups of their own (pyspark's daemon does);
             # they stay in the session the service was started in.
-            for member in _session_members(pid):
+            for member in session_members(pid):
                 _kill(member)
             _reap(pid)
         if self.pid() in (None, pid):   # not a process started meanwhile: that one must stay findable
@@ -190,7 +190,7 @@ def _reap(pid: int) -> None:
         pass
 
 
-def _session_members(sid: int) -> list[int]:
+def session_members(sid: int) -> list[int]:
     """Pids of the processes in session ``sid`` (Linux /proc)."""
     members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):

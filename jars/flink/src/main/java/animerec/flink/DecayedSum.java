@@ -14,9 +14,10 @@ import java.util.Map;
  * {@code DECAYED_SUM(keys, ts_ms, anchor_ms, half_life_ms)}: per key (a genre of the event's title), the sum
  * over the group's events of the forward-decay weight {@code 2^((ts_ms - anchor_ms) / half_life_ms)}, as JSON
  * text (an object, key to sum; {@code user_features.genre_weights}: one text value, because Cassandra decodes
- * every entry of a bound map and the sink converted each one): a user's genre affinity, where a recent event weighs more than an old one and the ratio of two
- * genres' weights is what decay would give at any later moment. A key new to the catalog is simply a new
- * entry. The pure-Python definition is {@code streaming.definitions.decay_weight} / {@code user_rows}.
+ * every entry of a bound map and the sink converted each one): a user's genre affinity, where a recent event
+ * weighs more than an old one and the ratio of two genres' weights is what decay would give at any later
+ * moment. A key new to the catalog is simply a new entry. The pure-Python definition is
+ * {@code streaming.definitions.decay_weight} / {@code user_rows}.
  *
  * <p>The value is built in Flink's internal format (no conversion by the planner) and kept with the accumulator
  * until the next change: a mini-batch aggregate asks for it before and after each bundle, to compare them.
