@@ -12,8 +12,9 @@ checks that the per-user event totals add up to exactly what was published. The 
 measured in the same run: a plain Kafka consumer (librdkafka, the fastest client Python has) reading the
 same backlog. Also printed: the rate over the drain's second half (the job's JVM, new for the drain, has
 compiled its hot code by then), and the CPU each service used during the drain, with its JVMs' JIT share.
-Needs the stack up (``make bench`` starts it); the API stays up. The benchmark holds every batch job's lock throughout, so the scheduler skips a slot that falls in it (a Spark job
-on the same two cores would halve the drain); the scheduler's CPU is printed with the others to show it idle.
+Needs the stack up (``make bench`` starts it); the API stays up. The benchmark holds every batch job's lock
+throughout, so the scheduler skips a slot that falls in it (a Spark job on the same two cores would halve the
+drain); the scheduler's CPU is printed with the others to show it idle.
 """
 from __future__ import annotations
 
