@@ -28,12 +28,17 @@ models: $(STAMP)
 	$(PY) -m ops fetch-model
 
 # The web app (web/): npm ci when the lockfile changes, a build when a source changes; the API serves web/dist.
+# Without node and npm, a build stops with one line that says what to install (not npm's "command not found").
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js web/package.json
+NEED_NODE = $(if $(shell command -v node >/dev/null && command -v npm),,$(error node and npm not found on PATH: \
+	install Node.js 20.19 or newer with npm (web/package.json) to build the web app))
 web/node_modules/.installed: web/package-lock.json
+	$(NEED_NODE)
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	$(NEED_NODE)
 	cd web && npm run build --silent
 	@touch $@
 

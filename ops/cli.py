@@ -3,19 +3,71 @@ from __future__ import annotations
 
 import logging
 import signal
+import subprocess
 import sys
 import threading
 import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
 from accounts import create_key
-from config import load_settings, registry
+from config import Settings, load_settings, registry
 from jars import fetch
-from ops import stack
+from ops import preflight, stack
+from ops.services import ServiceError
 from ops.supervisor import Supervisor, read_restarts
 from search import packaged
-from store import open_store
+from store import StoreUnavailable, open_store
+
+# Failures a person can act on (a stage that has said why, a service that would not start, a port, a full disk,
+# a missing program, the store out of reach): one line on the terminal, the traceback in the run directory's log.
+ACTIONABLE = (subprocess.CalledProcessError, ServiceError, OSError, StoreUnavailable)
+
+
+class Refused(click.ClickException):
+    """The command cannot go on: one ``error:`` line per reason on stderr, no traceback."""
+
+    def __init__(self, reasons: list[str], exit_code: int = 2):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        for reason in self.reasons:
+            click.echo(f"error: {reason}", file=file, err=True)
+
+
+def error_log(settings: Settings) -> Path:
+    """Where ``up`` and ``prepare`` keep the traceback of a failure they answered in one line."""
+    return settings.run_dir / "up-errors.log"
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, subprocess.CalledProcessError) and isinstance(exc.cmd, list):
+        command = " ".join("python" if part == sys.executable else str(part) for part in exc.cmd)
+        return f"`{command}` ended with exit status {exc.returncode} (its own messages are above)"
+    return (str(exc).splitlines() or [type(exc).__name__])[0].rstrip(":")   # the rest is in the log
+
+
+@contextmanager
+def actionable_errors(settings: Settings) -> Iterator[None]:
+    """An :data:`ACTIONABLE` failure ends the command with one line naming it and the log holding its traceback."""
+    try:
+        yield
+    except ACTIONABLE as exc:
+        log = error_log(settings)
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a") as out:
+                out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(sys.argv)}\n{traceback.format_exc()}\n")
+            where = f"details in {log}"
+        except OSError as unwritable:
+            where = f"no details: cannot write {log}: {unwritable.strerror}"
+        raise Refused([f"{_one_line(exc)}; {where}"], exit_code=1) from None
 
 
 @click.group()
@@ -26,7 +78,11 @@ def main() -> None:
 @main.command("fetch-jars")
 def fetch_jars() -> None:
     """Fetch the pinned service jars from Maven Central (cached, checksums verified)."""
-    fetch.fetch_all(load_settings())
+    settings = load_settings()
+    found = [problem for problem in (preflight.check_java(), preflight.check_maven(settings)) if problem]
+    if found:
+        raise Refused(found)
+    fetch.fetch_all(settings)
 
 
 @main.command("fetch-model")
@@ -47,14 +103,18 @@ def migrate() -> None:
 @main.command()
 @click.option("--skip-data", is_flag=True, help="Start services only; do not load data, build or train.")
 def up(skip_data: bool) -> None:
-    """Start the whole stack on the real data and serve the API."""
+    """Start the whole stack on the real data and serve the API (after the checks of ops/preflight.py)."""
     settings = load_settings()
+    found = preflight.problems(settings, data=not skip_data)
+    if found:
+        raise Refused(found)
     started = time.monotonic()
-    stack.start_infra(settings)
-    if not skip_data:
-        stack.prepare_data(settings)
-    key_file = stack.ensure_credentials(settings)
-    stack.start_apps(settings)
+    with actionable_errors(settings):
+        stack.start_infra(settings)
+        if not skip_data:
+            stack.prepare_data(settings)
+        key_file = stack.ensure_credentials(settings)
+        stack.start_apps(settings)
     url = settings.api_url
     auth = "" if settings.auth == "off" else " -H \"X-API-Key: $KEY\""
     web = (f"  web app: {url}/   operator dashboard: {url}/dashboard (sign in with the admin key)\n"
@@ -74,8 +134,9 @@ def up(skip_data: bool) -> None:
 def prepare() -> None:
     """Topics, schema, the data, the recall lists and a first ranker (no roles started): a one-shot setup."""
     settings = load_settings()
-    stack.start_infra(settings)
-    stack.prepare_data(settings)
+    with actionable_errors(settings):
+        stack.start_infra(settings)
+        stack.prepare_data(settings)
 
 
 @main.command()

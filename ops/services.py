@@ -67,6 +67,10 @@ def memtable_heap_mb(heap: str) -> int:
     return mb * 3 // 8
 
 
+class ServiceError(RuntimeError):
+    """A service would not start: its port is taken, or it exited; the message says where to look."""
+
+
 def run_stage(settings: Settings, module: str, *args: str) -> None:
     """Run one of our stages (``python -m module``) to completion with these settings; raise on failure."""
     env = {**os.environ, **settings.as_env(), "PYTHONPATH": str(PROJECT_ROOT)}
@@ -95,6 +99,12 @@ class Service(ABC):
     def ports(self) -> list[int]:
         """Loopback ports the service listens on: refused to start if another process holds one."""
         return []
+
+    def busy_ports(self) -> list[int]:
+        """Those of :meth:`ports` another process holds (none while this service itself runs)."""
+        if self.running():
+            return []
+        return [port for port in self.ports() if port_open("127.0.0.1", port)]
 
     def prepare(self) -> None:
         """Write config files and initialise storage before the first start."""
@@ -127,9 +137,9 @@ class Service(ABC):
             if wait:
                 self.wait_healthy()
             return
-        busy = [port for port in self.ports() if port_open("127.0.0.1", port)]
+        busy = self.busy_ports()
         if busy:
-            raise RuntimeError(f"{self.name}: port(s) {busy} already in use by another process; "
+            raise ServiceError(f"{self.name}: port(s) {busy} already in use by another process; "
                                f"stop it or choose other ports (config/settings.py)")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.prepare()
@@ -147,7 +157,7 @@ class Service(ABC):
                 self.after_start()
                 return
             if not self.running():
-                raise RuntimeError(f"{self.name} exited during start; see {self.log_file}:\n{self.log_tail()}")
+                raise ServiceError(f"{self.name} exited during start; see {self.log_file}:\n{self.log_tail()}")
             time.sleep(0.5)
         raise TimeoutError(f"{self.name} not healthy after {self.start_timeout_s:.0f}s; see {self.log_file}")
 
