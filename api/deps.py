@@ -9,9 +9,11 @@ from functools import cached_property
 from cachetools import TTLCache
 
 from accounts import KeyRing
-from api.instruments import count_lookup
+from api.answers import AnswerCache
+from api.instruments import ANSWER_CACHE, ANSWER_CACHE_BYTES, count_lookup
 from config import Settings, registry
 from experiments import ExperimentSpec
+from ingest.follower import EventFollower
 from ingest.producer import EventProducer
 from ingest.topics import broker_ready, consumer_lag
 from ranking.catalog import Catalog
@@ -30,6 +32,12 @@ from streaming.status import job_is_running, status_file
 # The pointers /health reports: every recall source's and signal's list.
 POINTERS = tuple(p for p in (*(s.pointer for s in registry.RECALL_SOURCES), *(s.pointer for s in registry.SIGNALS))
                  if p is not None)
+
+
+def _count_answer(cache: AnswerCache, name: str) -> None:
+    ANSWER_CACHE.labels(name).inc()
+    if name in ("stored", "evicted", "invalidated"):
+        ANSWER_CACHE_BYTES.set(cache.size_bytes)
 
 
 class Resources:
@@ -69,6 +77,25 @@ class Resources:
     @cached_property
     def lists(self) -> ListReader:
         return ListReader(self.store, cache_entries=self.settings.api.list_cache_entries, on_lookup=count_lookup)
+
+    @cached_property
+    def follower(self) -> EventFollower:
+        """Reads the topics of the events that change a user's answers, from their end (started on first use)."""
+        follower = EventFollower(self.settings, [t.name for t in registry.ANSWER_TOPICS],
+                                 lambda user_id, event_id: self.answers.invalidate(user_id, event_id))
+        follower.start()
+        return follower
+
+    @cached_property
+    def answers(self) -> AnswerCache:
+        """Computed answers kept within the freshness contract (api/answers.py), dropped as :attr:`follower` reads
+        each user's events; with ``api.answer_cache_mb`` 0, none are kept and nothing follows the topics."""
+        api = self.settings.api
+        cache = AnswerCache(int(api.answer_cache_mb * 2 ** 20), ttl_s=api.global_staleness_s,
+                            max_lag_s=api.follower_lag_ms / 1000, on_count=lambda name: _count_answer(cache, name))
+        if cache.enabled:
+            cache.seen_until = lambda: self.follower.seen_until
+        return cache
 
     @cached_property
     def realtime(self) -> RealtimeCounts:

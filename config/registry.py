@@ -33,6 +33,8 @@ TOPICS = (CLICKS, VIEWS, RATINGS, IMPRESSIONS)
 SERVED_LISTS = Topic("served_lists", "served")
 ALL_TOPICS = (*TOPICS, SERVED_LISTS)
 TOPIC_OF_KIND = {t.event_kind: t for t in TOPICS}
+# The events that change what a user is recommended: an API process drops the user's kept answers on each.
+ANSWER_TOPICS = (CLICKS, VIEWS, RATINGS)
 EVENT_KINDS = tuple(TOPIC_OF_KIND)
 # The streaming job's consumer group: it commits the offsets of each completed checkpoint, so its lag
 # behind the topics' ends is what the job has yet to make durable in Cassandra.

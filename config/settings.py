@@ -100,6 +100,14 @@ class ApiSettings(Section):
                                  "(an upload clears it at once in the worker that took it); 0 = no cache")
     web_dir: Path = Field(PROJECT_ROOT / "web" / "dist", description="the built web app (make web) the API serves "
                           "at / and its pages' paths")
+    # The freshness contract (README, "Freshness") and the answer cache that honours it (api/answers.py).
+    answer_cache_mb: float = Field(64.0, ge=0, description="memory each API process may keep computed answers in "
+                                   "(/recommends, /rank, /recall per user, least recently used out); 0 = none")
+    global_staleness_s: float = Field(30.0, ge=0, description="how old the global signals in a served answer may "
+                                      "be (trending and title counts, other users' activity): a kept answer's "
+                                      "lifetime")
+    follower_lag_ms: float = Field(500.0, ge=0, description="kept answers are served only while this process has "
+                                   "read every event acknowledged until this long ago (ingest/follower.py)")
 
 
 class SecuritySettings(Section):

@@ -7,6 +7,7 @@ type and source vocabularies), whatever the catalog holds now.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -50,7 +51,7 @@ class Recommender:
     PER_SOURCE = 100        # the ranker's candidates: every source's first 100 unseen titles (design study)
     HISTORY_TITLES = 200    # the user's titles whose neighbours measure a candidate's history similarity,
     HISTORY_NEIGHBOURS = 100  # read this deep (batch.similar_per_item stores as many)
-    RELOAD_EVERY_S = 30.0
+    RELOAD_EVERY_S = 2.0    # a new or pinned version is served within this (the contract: 5 s)
 
     def __init__(self, store, catalog: Catalog, registry: ModelRegistry | None = None,
                  ranker: RankerVersion | None = None, realtime: RealtimeCounts | None = None,
@@ -68,6 +69,8 @@ class Recommender:
         self.registry = registry
         self._lock = threading.Lock()
         self._checked_at = 0.0
+        self._generations = itertools.count()
+        self.generation = next(self._generations)   # moves with every change of the view below
         # (item features, scorer, version): replaced as one, so a request never mixes a model
         # with features built for another schema.
         if ranker is not None:
@@ -77,19 +80,23 @@ class Recommender:
                 ItemFeatures(catalog, FeatureSchema.for_catalog(catalog)), None, None)
 
     def _use_ranker(self, ranker: RankerVersion, catalog: Catalog) -> None:
-        self._view = (ItemFeatures(catalog, ranker.schema), LiteScorer(ranker.model), ranker.version)
+        self._set_view((ItemFeatures(catalog, ranker.schema), LiteScorer(ranker.model), ranker.version))
+
+    def _set_view(self, view: tuple[ItemFeatures, LiteScorer | None, str | None]) -> None:
+        self._view = view
+        self.generation = next(self._generations)
 
     def use_schema(self, schema: FeatureSchema) -> None:
         """Build features with ``schema`` (training narrows the vocabularies to what its data has)."""
         with self._lock:
             items, scorer, version = self._view
-            self._view = (ItemFeatures(items.catalog, schema), scorer, version)
+            self._set_view((ItemFeatures(items.catalog, schema), scorer, version))
 
     def use_catalog(self, catalog: Catalog) -> None:
         """Serve a new catalog; the loaded model stays. Catalog and item features swap as one."""
         with self._lock:
             items, scorer, version = self._view
-            self._view = (ItemFeatures(catalog, items.schema), scorer, version)
+            self._set_view((ItemFeatures(catalog, items.schema), scorer, version))
 
     @property
     def catalog(self) -> Catalog:
@@ -121,6 +128,12 @@ class Recommender:
                 return
             self._use_ranker(ranker, self.catalog)
             log.info("serving ranker version %s (%d features)", active, ranker.schema.width)
+
+    def versions(self) -> tuple[int, dict[str, int]]:
+        """What an answer computed now depends on besides the user and the request: the model, schema and catalog
+        in use (their generation) and every recall list's version. An answer kept under other versions is stale."""
+        self._refresh_model()
+        return self.generation, self.lists.pointers()
 
     def context(self, user_id: int, k: int = 0) -> UserContext:
         """What this request knows of the user (one concurrent read; lists cached by version), deep enough

@@ -6,7 +6,6 @@ rated or clicked something.
 """
 from __future__ import annotations
 
-import dataclasses
 
 from flask import current_app
 from flask_openapi3 import APIBlueprint, Tag
@@ -124,10 +123,7 @@ def put_me(body: ProfileIn, query: NoQuery):
 @access(SIGNED_IN)
 def my_recommends(query: TopK):
     account = _me()
-    recommender = _resources().recommender
-    context = dataclasses.replace(recommender.context(account["user_id"], query.k),
-                                  genres=tuple(account["favourite_genres"]))
-    return recommendations(context, query.k, explained=True)
+    return recommendations(account["user_id"], query.k, explained=True, genres=tuple(account["favourite_genres"]))
 
 
 @blueprint.get("/me/ratings", summary="The signed-in user's ratings, by title id")
