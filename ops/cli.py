@@ -148,23 +148,29 @@ def down() -> None:
 
 @main.command()
 def status() -> None:
-    """Each service's state and how often the supervisor restarted it; exit 1 if any is not healthy."""
+    """Each service's state and how often the supervisor restarted it, then ``all healthy`` or ``degraded:``
+    naming what is not; exit 1 if any is not healthy."""
     settings = load_settings()
     restarts = read_restarts(settings)
-    unhealthy = 0
+    problems = []
     for service in stack.all_services(settings):
-        state = service.status()
-        unhealthy += state != "healthy"
         seen = restarts.get(service.name, {})
+        state = service.status()
+        if state == "starting/unhealthy" and seen.get("starting_pid") == service.pid():
+            state = "restarting"                 # by the supervisor, and not up yet
+        if state != "healthy":
+            problems.append(f"{service.name} {state}")
         last = f" (last {seen['last_restart']}: {seen['last_reason']})" if seen.get("last_restart") else ""
         click.echo(f"{service.name:<10} {state:<20} pid={service.pid() or '-':<8} "
                    f"restarts={seen.get('restarts', 0)}{last}  log={service.log_file}")
-    sys.exit(1 if unhealthy else 0)
+    click.echo(f"degraded: {', '.join(problems)}" if problems else "all healthy")
+    sys.exit(1 if problems else 0)
 
 
 @main.command()
 def supervise() -> None:
-    """The supervisor role: start crashed roles again, with back-off (run by make up)."""
+    """The supervisor role: start crashed services (local Kafka and Cassandra, the roles) again, with back-off
+    (run by make up)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
     stop = threading.Event()

@@ -82,6 +82,7 @@ class Service(ABC):
 
     name: str
     start_timeout_s: float = 120.0
+    needs: tuple[str, ...] = ()   # services it cannot work without: not restarted while one of them is down
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -132,11 +133,17 @@ class Service(ABC):
         return self.hold_file.exists()
 
     def start(self, wait: bool = True) -> None:
-        self.hold_file.unlink(missing_ok=True)
-        if self.running():
-            if wait:
-                self.wait_healthy()
-            return
+        try:
+            if not self.running():
+                self._launch()
+        finally:
+            # Only now, with the pid file written (or the start failed): the supervisor never sees a service
+            # that is starting as neither held nor running, so never starts a second one beside it.
+            self.hold_file.unlink(missing_ok=True)
+        if wait:
+            self.wait_healthy()
+
+    def _launch(self) -> None:
         busy = self.busy_ports()
         if busy:
             raise ServiceError(f"{self.name}: port(s) {busy} already in use by another process; "
@@ -147,8 +154,6 @@ class Service(ABC):
             proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     cwd=PROJECT_ROOT, env=self.env(), start_new_session=True)
         self.pid_file.write_text(str(proc.pid))
-        if wait:
-            self.wait_healthy()
 
     def wait_healthy(self) -> None:
         deadline = time.monotonic() + self.start_timeout_s
@@ -187,9 +192,13 @@ class Service(ABC):
             return ""
 
     def status(self) -> str:
-        if not self.running():
-            return "stopped"
-        return "healthy" if self.healthy() else "starting/unhealthy"
+        """``healthy``, ``starting/unhealthy``, ``stopped on purpose`` (:meth:`held`), ``down`` (gone without a
+        stop: a crash) or ``not started`` (never, in this run dir)."""
+        if self.running():
+            return "healthy" if self.healthy() else "starting/unhealthy"
+        if self.held():
+            return "stopped on purpose"
+        return "down" if self.dir.exists() else "not started"
 
 
 def _reap(pid: int) -> None:
@@ -322,6 +331,7 @@ class StreamingService(PythonService):
     name = "streaming"
     module = "streaming"
     start_timeout_s = 180.0
+    needs = ("kafka", "cassandra")   # without them Flink itself retries the job's tasks every few seconds
 
     def healthy(self) -> bool:
         return job_is_running(self.settings)
@@ -330,6 +340,7 @@ class StreamingService(PythonService):
 class SchedulerService(PythonService):
     name = "scheduler"
     module = "batch.scheduler"
+    needs = ("cassandra",)
 
 
 class TrainerService(PythonService):
@@ -338,6 +349,7 @@ class TrainerService(PythonService):
     name = "trainer"
     module = "training"
     args = ("worker",)
+    needs = ("cassandra",)
 
 
 class SupervisorService(PythonService):
@@ -375,10 +387,37 @@ class ApiService(PythonService):
                 "--worker-class", s.api.worker_class, "--timeout", "60", "api.wsgi:app"]
 
     def healthy(self) -> bool:
+        """Answering /health: a 503 there (a dependency down) is the API's own state, not a reason to restart it."""
+        return self.health_answer() is not None
+
+    def health_answer(self) -> dict | None:
+        """The API's /health answer (``status`` ok or degraded, ``down`` naming each dependency that is down),
+        or None while it does not answer."""
         if not port_open(self.settings.api.host, self.settings.api.port):
-            return False
+            return None
         try:
-            return requests.get(self.settings.api_url + "/health", timeout=2).status_code in (200, 503)
+            response = requests.get(self.settings.api_url + "/health", timeout=2)
         except requests.RequestException:
-            return False
+            return None
+        if response.status_code not in (200, 503):
+            return None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        answer = answer if isinstance(answer, dict) else {}
+        answer["status"] = "degraded" if response.status_code == 503 else answer.get("status", "ok")
+        return answer
+
+    def status(self) -> str:
+        """Never ``healthy`` while the API itself says a dependency is down: then ``degraded (kafka down)``."""
+        if not self.running():
+            return super().status()
+        answer = self.health_answer()
+        if answer is None:
+            return "starting/unhealthy"
+        down = answer.get("down") or []
+        if answer.get("status") == "ok" and not down:
+            return "healthy"
+        return f"degraded ({', '.join(map(str, down))} down)" if down else "degraded"
 

@@ -27,14 +27,19 @@ def infra_services(settings: Settings) -> list[Service]:
     return [chosen[name](settings) for name in ("cassandra", "kafka") if name in settings.local_services]
 
 
-def supervised_services(settings: Settings) -> list[Service]:
-    """The roles the supervisor starts again when they crash."""
+def role_services(settings: Settings) -> list[Service]:
+    """Our roles, the supervisor's own aside."""
     return [StreamingService(settings), SchedulerService(settings), TrainerService(settings), ApiService(settings)]
 
 
+def supervised_services(settings: Settings) -> list[Service]:
+    """What the supervisor starts again when it crashes: the local infrastructure first (roles need it), the roles."""
+    return [*infra_services(settings), *role_services(settings)]
+
+
 def app_services(settings: Settings) -> list[Service]:
-    """Our roles in start order; the supervisor last, so ``stop_all`` ends it before the roles it watches."""
-    return [*supervised_services(settings), SupervisorService(settings)]
+    """Our roles in start order; the supervisor last, so ``stop_all`` ends it before the services it watches."""
+    return [*role_services(settings), SupervisorService(settings)]
 
 
 def all_services(settings: Settings) -> list[Service]:

@@ -1,6 +1,9 @@
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -63,6 +66,49 @@ def test_a_stop_leaves_the_pid_file_of_a_process_started_meanwhile(tmp_path):
     finally:
         newer.kill()
         newer.wait()
+
+
+def test_a_role_stays_held_until_its_new_process_is_written_down(tmp_path):
+    """Neither held nor running, a starting role looks crashed: the supervisor would start a second one."""
+    seen = []
+
+    class Watched(Sleeper):
+        def prepare(self) -> None:               # between the start's first look and its pid file
+            seen.append(self.held() or self.running())
+
+    role = Watched(Settings(run_dir=tmp_path))
+    role.stop(timeout_s=5)                       # held, as after make down
+    role.start()
+    try:
+        assert seen == [True] and role.running() and not role.held()
+    finally:
+        role.stop(timeout_s=5)
+
+
+def test_a_failed_start_lifts_the_hold_so_the_supervisor_tries_again(tmp_path):
+    class Broken(Sleeper):
+        def prepare(self) -> None:
+            raise OSError("disk full")
+
+    role = Broken(Settings(run_dir=tmp_path))
+    role.stop(timeout_s=5)
+    with pytest.raises(OSError):
+        role.start()
+    assert not role.held()
+
+
+def test_a_status_tells_a_crash_from_a_stop(tmp_path):
+    role = Sleeper(Settings(run_dir=tmp_path))
+    assert role.status() == "not started"
+    role.start()
+    assert role.status() == "healthy"
+    os.kill(role.pid(), signal.SIGKILL)          # kill -9: gone without a stop
+    while role.running():
+        time.sleep(0.05)
+    assert role.status() == "down"
+    role.start()
+    role.stop(timeout_s=5)
+    assert role.status() == "stopped on purpose"
 
 
 @pytest.mark.parametrize("heap, pool", [("2G", "768MiB"), ("1G", "384MiB"), ("512M", "192MiB")])
