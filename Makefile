@@ -75,6 +75,7 @@ test-integration: install web browser
 # Benchmarks measure the running stack (started here if it is not up) next to in-run references.
 bench: up
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || sudo apt-get install -y -q wrk
+	@test -x .cache/bin/vegeta || GOBIN=$(CURDIR)/.cache/bin go install github.com/tsenart/vegeta/v12@v12.12.0
 	$(PY) -m benchmarks
 
 batch: $(STAMP)

@@ -76,7 +76,7 @@ class Resources:
 
     @cached_property
     def lists(self) -> ListReader:
-        return ListReader(self.store, cache_entries=self.settings.api.list_cache_entries, on_lookup=count_lookup)
+        return ListReader(self.store, cache_mb=self.settings.api.list_cache_mb, on_lookup=count_lookup)
 
     @cached_property
     def follower(self) -> EventFollower:
@@ -148,7 +148,7 @@ class Resources:
             return read(anime_id)
         with self._details_lock:
             found = self._details.get(anime_id)
-        count_lookup("details", found is not None)
+        count_lookup("details", int(found is not None), int(found is None))
         if found is None:
             found = read(anime_id)
             if found is not None:

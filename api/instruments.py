@@ -21,5 +21,9 @@ INSTRUMENTS = (REQUEST_SECONDS, RESPONSES, PUBLISH_ERRORS, CACHE_LOOKUPS, SERVED
                ANSWER_CACHE_BYTES)
 
 
-def count_lookup(cache: str, hit: bool) -> None:
-    CACHE_LOOKUPS.labels(cache, "hit" if hit else "miss").inc()
+def count_lookup(cache: str, hits: int, misses: int) -> None:
+    """Count the ``hits`` and ``misses`` of one read of ``cache``."""
+    if hits:
+        CACHE_LOOKUPS.labels(cache, "hit").inc(hits)
+    if misses:
+        CACHE_LOOKUPS.labels(cache, "miss").inc(misses)

@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,10 +17,14 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 
-from config import Settings
+from config import PROJECT_ROOT, Settings
+from ingest.frames import read_anime, read_ratings
+from ingest.poster import ApiPoster
+from ingest.replay import Clock, as_events, genre_lookup, publish, replay_events
 from ops.stack import ensure_credentials
 
 WRK_SCRIPT = Path(__file__).with_name("wrk") / "requests.lua"
+VEGETA = PROJECT_ROOT / ".cache" / "bin" / "vegeta"
 
 
 def wrk_binary() -> str:
@@ -27,6 +32,38 @@ def wrk_binary() -> str:
     if found is None:
         raise SystemExit("wrk is not installed: apt-get install wrk (make bench does it)")
     return found
+
+
+def vegeta_binary() -> str:
+    """vegeta (a Go module: ``make bench`` installs it with ``go install``), the fixed-rate load generator."""
+    found = shutil.which("vegeta") or (str(VEGETA) if VEGETA.exists() else None)
+    if found is None:
+        raise SystemExit(f"vegeta is not installed: make bench installs it into {VEGETA.parent}")
+    return found
+
+
+def replay_load(settings: Settings, key: str | None, rate: float, stop: threading.Event, user_base: int,
+                batch: int = 50) -> threading.Thread:
+    """Post the replay of the real ratings (ingest/replay.py) through ``POST /events`` at ``rate`` events/s in a
+    background thread until ``stop`` is set, as users ``user_base + user_id`` on a clock ending a day before now
+    (so its events move no event-time window). The thread, started."""
+    ratings = read_ratings(settings.ratings_csv)
+    ratings = ratings.assign(user_id=ratings["user_id"] + user_base)
+    events = replay_events(ratings, Clock(seed=user_base % 10_000,
+                                          start_ms=int(time.time() * 1000) - 29 * 86_400_000))
+    stream = as_events(events, genre_lookup(read_anime(settings.anime_csv)))
+    poster = ApiPoster(settings.api_url, workers=4, batch=batch, api_key=key)
+
+    def until_stopped():
+        for event in stream:
+            if stop.is_set():
+                return
+            yield event
+
+    thread = threading.Thread(target=lambda: (publish(until_stopped(), poster.send, rate), poster.close()),
+                              name="replay-load", daemon=True)
+    thread.start()
+    return thread
 
 
 def api_key(settings: Settings) -> str | None:
@@ -37,8 +74,9 @@ def api_key(settings: Settings) -> str | None:
 
 
 def wrk(url: str, requests: Sequence[str], *, connections: int = 8, seconds: float = 10.0, threads: int = 2,
-        key: str | None = None) -> dict:
-    """Run wrk against ``url`` cycling through ``requests`` (``"METHOD /path [json body]"`` lines).
+        key: str | None = None, header: str | None = None) -> dict:
+    """Run wrk against ``url`` cycling through ``requests`` (``"METHOD /path [json body]"`` lines), each with
+    ``header`` (``"Name: value"``) too when given.
 
     Returns ``{requests, seconds, per_s, ok, status_4xx, status_5xx, socket_errors, p50_ms, p90_ms, p99_ms,
     max_ms}``; ``per_s`` counts 2xx answers only.
@@ -49,7 +87,8 @@ def wrk(url: str, requests: Sequence[str], *, connections: int = 8, seconds: flo
     try:
         done = subprocess.run([wrk_binary(), f"-t{min(threads, connections)}", f"-c{connections}",
                                f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(WRK_SCRIPT), url, "--",
-                               listing, key or ""], capture_output=True, text=True, timeout=seconds + 60)
+                               listing, key or "", header or ""], capture_output=True, text=True,
+                              timeout=seconds + 60)
     finally:
         Path(listing).unlink(missing_ok=True)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON ")), None)

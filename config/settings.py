@@ -88,8 +88,10 @@ class ApiSettings(Section):
                          "Cassandra (docs/RESULTS.md: 16 lifted POST /clicks from 680/s to 1,150/s over 4)")
     worker_class: Literal["gthread", "sync"] = Field("gthread", description="gunicorn worker class (docs/RESULTS.md: "
                                                      "measured choice)")
-    list_cache_entries: int = Field(20_000, ge=0, description="recall lists each API process keeps, by version "
-                                    "(a user's list of one source is one entry, ~1.5 kB); 0 = none")
+    list_cache_mb: float = Field(256.0, ge=0, description="recall lists each API process keeps, by version, least "
+                                 "recently used out: a user's list of one source is ~6 kB (350 titles with scores), "
+                                 "a title's neighbours ~1.6 kB; the sample's 4,000 users and every title's neighbours "
+                                 "take ~180 MB; 0 = none")
     max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024, description="largest request body a route takes except "
                                 "/upload (its own limit); a larger one is answered 413")
     access_log: bool = Field(False, description="one JSON log line per request (method, path, route, status, ms, "

@@ -32,7 +32,7 @@ OnEvent = Callable[[int, str | None], None]
 class EventFollower:
     """Reads ``topics`` from their end in a daemon thread; ``on_event(user_id, event_id)`` for each event."""
 
-    def __init__(self, settings: Settings, topics: Sequence[str], on_event: OnEvent, every_s: float = 0.1,
+    def __init__(self, settings: Settings, topics: Sequence[str], on_event: OnEvent, every_s: float = 0.2,
                  clock: Callable[[], float] = time.monotonic):
         self.settings, self.topics, self.on_event, self.every_s, self.clock = settings, list(topics), on_event, \
             every_s, clock
@@ -75,7 +75,7 @@ class EventFollower:
         timeout = self.settings.kafka.request_timeout_ms
         consumer = Consumer({"bootstrap.servers": servers, "group.id": f"animerec-follower-{uuid.uuid4().hex}",
                              "enable.auto.commit": False, "enable.auto.offset.store": False,
-                             "fetch.wait.max.ms": 20, "fetch.error.backoff.ms": 50, "socket.timeout.ms": timeout,
+                             "fetch.wait.max.ms": 50, "fetch.error.backoff.ms": 50, "socket.timeout.ms": timeout,
                              "logger": log, "log_level": 2})   # the client's own lines: critical ones only
         admin = AdminClient({"bootstrap.servers": servers, "socket.timeout.ms": timeout, "logger": log,
                              "log_level": 2})
@@ -101,7 +101,7 @@ class EventFollower:
             position = dict(target)
             self.seen_until = asked_at
             while not self._stop.is_set():
-                for message in consumer.consume(num_messages=1000, timeout=0.02):
+                for message in consumer.consume(num_messages=1000, timeout=0.1):
                     if message.error() is not None:
                         continue
                     position[(message.topic(), message.partition())] = message.offset() + 1

@@ -378,7 +378,11 @@ class ApiService(PythonService):
         self.metrics_dir.mkdir(parents=True)
 
     def env(self) -> dict[str, str]:
-        return {**super().env(), "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)}
+        # One BLAS/OpenMP thread per process: a request's matrices are small, and OpenBLAS's own threads spin after
+        # each product (in-process, /recommends' computation took 46 ms of CPU for 32 ms of work with two threads,
+        # 24 ms with one: docs/RESULTS.md). The request threads and the workers are the parallelism.
+        return {**super().env(), "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir), "OPENBLAS_NUM_THREADS": "1",
+                "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
     def command(self) -> list[str]:
         s = self.settings

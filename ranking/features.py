@@ -13,7 +13,7 @@ keep the columns of the genres the model knows, and an unknown genre is simply n
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
@@ -201,20 +201,31 @@ def recall_signals(candidates: list[dict], sources: tuple[str, ...], scored: tup
                            raw], axis=1).astype(np.float32)
 
 
-def history_similarity(ids, neighbours: Mapping[int, Sequence[tuple[int, float]]], n_titles: int) -> np.ndarray:
+def history_similarity(ids, neighbours: Iterable[tuple[Sequence[int], Sequence[float]]], n_titles: int) -> np.ndarray:
     """The :data:`HISTORY` columns of the candidates ``ids``: ``neighbours`` holds, per title of the user's
-    history, its nearest titles with their co-watch similarity; ``n_titles`` is the history's length."""
-    column = {int(a): i for i, a in enumerate(ids)}
-    found: dict[int, list[float]] = {}
-    for similar in neighbours.values():
-        for anime_id, sim in similar:
-            row = column.get(int(anime_id))
-            if row is not None:
-                found.setdefault(row, []).append(float(sim))
-    out = np.zeros((len(column), len(HISTORY)), dtype=np.float32)
-    for row, sims in found.items():
-        top = sorted(sims, reverse=True)
-        out[row] = (top[0], sum(top[:HISTORY_TOP]) / HISTORY_TOP, sum(top) / max(n_titles, 1))
+    history, its nearest titles and their co-watch similarities (two aligned arrays); ``n_titles`` is the
+    history's length. Vectorised over every pair at once (a request has ~200 titles x 100 neighbours)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    out = np.zeros((len(ids), len(HISTORY)), dtype=np.float32)
+    pairs = [(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.float64)) for a, b in neighbours if len(a)]
+    if not pairs or not len(ids):
+        return out
+    similar = np.concatenate([a for a, _ in pairs])
+    sims = np.concatenate([b for _, b in pairs])
+    order = np.argsort(ids, kind="stable")
+    at = np.minimum(np.searchsorted(ids[order], similar), len(ids) - 1)
+    found = ids[order][at] == similar
+    rows, sims = order[at[found]], sims[found]
+    if not len(rows):
+        return out
+    by_row = np.lexsort((-sims, rows))                 # per candidate, its similarities largest first
+    rows, sims = rows[by_row], sims[by_row]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+    top = rank < HISTORY_TOP
+    out[rows[starts], 0] = sims[starts]
+    out[:, 1] = np.bincount(rows[top], weights=sims[top], minlength=len(ids)) / HISTORY_TOP
+    out[:, 2] = np.bincount(rows, weights=sims, minlength=len(ids)) / max(n_titles, 1)
     return out
 
 

@@ -51,7 +51,7 @@ class Recommender:
     PER_SOURCE = 100        # the ranker's candidates: every source's first 100 unseen titles (design study)
     HISTORY_TITLES = 200    # the user's titles whose neighbours measure a candidate's history similarity,
     HISTORY_NEIGHBOURS = 100  # read this deep (batch.similar_per_item stores as many)
-    RELOAD_EVERY_S = 2.0    # a new or pinned version is served within this (the contract: 5 s)
+    RELOAD_EVERY_S = 1.0    # a new or pinned version starts loading within this (the contract: served within 5 s)
 
     def __init__(self, store, catalog: Catalog, registry: ModelRegistry | None = None,
                  ranker: RankerVersion | None = None, realtime: RealtimeCounts | None = None,
@@ -65,10 +65,12 @@ class Recommender:
         """
         self.store = store
         self.realtime = realtime
-        self.lists = lists or ListReader(store, cache_entries=0)
+        self.lists = lists or ListReader(store, cache_mb=0)
         self.registry = registry
         self._lock = threading.Lock()
         self._checked_at = 0.0
+        self._loading: str | None = None   # the version being loaded in the background
+        self._broken: set[str] = set()      # versions that failed to load
         self._generations = itertools.count()
         self.generation = next(self._generations)   # moves with every change of the view below
         # (item features, scorer, version): replaced as one, so a request never mixes a model
@@ -112,6 +114,8 @@ class Recommender:
         return self._view[2]
 
     def _refresh_model(self) -> None:
+        """Serve the registry's active version once it differs from the one serving (checked every RELOAD_EVERY_S).
+        The first is loaded at once; a later one is loaded in the background while the old one keeps serving."""
         if self.registry is None:
             return
         with self._lock:
@@ -119,15 +123,25 @@ class Recommender:
                 return
             self._checked_at = time.monotonic()
             active, current = self.registry.active(), self._view[2]
-            if active is None or active == current:
+            if active is None or active in (current, self._loading) or active in self._broken:
                 return
-            try:
-                ranker = self.registry.load(active)
-            except Exception:  # a broken version must not take serving down: keep the old one
-                log.exception("cannot load ranker version %s; keeping %s", active, current)
-                return
-            self._use_ranker(ranker, self.catalog)
+            self._loading = active
+        if current is None:
+            self._load(active, current)
+        else:
+            threading.Thread(target=self._load, args=(active, current), name="ranker-load", daemon=True).start()
+
+    def _load(self, active: str, current: str | None) -> None:
+        try:
+            ranker = self.registry.load(active)
+            with self._lock:
+                self._use_ranker(ranker, self.catalog)
             log.info("serving ranker version %s (%d features)", active, ranker.schema.width)
+        except Exception:  # a broken version must not take serving down: keep the old one, and do not retry it
+            log.exception("cannot load ranker version %s; keeping %s", active, current)
+            self._broken.add(active)
+        finally:
+            self._loading = None
 
     def versions(self) -> tuple[int, dict[str, int]]:
         """What an answer computed now depends on besides the user and the request: the model, schema and catalog
@@ -170,8 +184,10 @@ class Recommender:
             vectors = TitleTable(self.store.title_features(ids)).vectors(ids, context.now_ms)
             user = UserMoment(context.features, context.now_ms)
         titles = self.history(context)
-        neighbours = self.lists.neighbours(titles, self.HISTORY_NEIGHBOURS, context.pointers, signals=(HISTORY_SIGNAL,))
-        history = history_similarity(ids, {t: n.get(HISTORY_SIGNAL, ()) for t, n in neighbours.items()}, len(titles))
+        neighbours = self.lists.neighbour_arrays(titles, self.HISTORY_NEIGHBOURS, context.pointers,
+                                                 signals=(HISTORY_SIGNAL,))
+        history = history_similarity(ids, [n[HISTORY_SIGNAL] for n in neighbours.values() if HISTORY_SIGNAL in n],
+                                     len(titles))
         return build_features(items or self._view[0], profile, candidates, vectors, user, history)
 
     def _scores(self, view, context: UserContext, candidates: list[dict]) -> tuple[np.ndarray, np.ndarray] | None:

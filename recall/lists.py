@@ -42,6 +42,11 @@ class UserContext:
         return list(dict.fromkeys(int(e["anime_id"]) for e in self.recent))
 
 
+def _entry_bytes(entry: tuple) -> int:
+    """A cached list's memory: its arrays and ~200 bytes for the tuple, the key and the arrays' headers."""
+    return 200 + sum(a.nbytes for a in entry[1:])
+
+
 @dataclass
 class CacheStats:
     hits: int = 0
@@ -49,13 +54,17 @@ class CacheStats:
 
 
 class ListReader:
-    """Reads recall lists for serving; ``cache_entries=0`` reads every list from the store each time."""
+    """Reads recall lists for serving, keeping at most ``cache_mb`` of them (by their arrays' bytes, least recently
+    used out); ``cache_mb=0`` reads every list from the store each time."""
 
-    def __init__(self, store: Store, pointer_ttl_s: float = 1.0, cache_entries: int = 20_000,
-                 clock: Callable[[], float] = time.monotonic, on_lookup: Callable[[str, bool], None] | None = None):
-        """``on_lookup(kind, hit)`` is told of every cache lookup (the API counts them in its metrics)."""
+    def __init__(self, store: Store, pointer_ttl_s: float = 1.0, cache_mb: float = 64.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 on_lookup: Callable[[str, int, int], None] | None = None):
+        """``on_lookup(kind, hits, misses)`` is told of the cache lookups of each read (the API counts them in its
+        metrics)."""
         self.store, self.pointer_ttl_s, self.clock, self.on_lookup = store, pointer_ttl_s, clock, on_lookup
-        self._cache: LRUCache | None = LRUCache(cache_entries) if cache_entries > 0 else None
+        self._cache: LRUCache | None = (LRUCache(int(cache_mb * 2 ** 20), getsizeof=_entry_bytes) if cache_mb > 0
+                                        else None)
         self._lock = threading.Lock()
         self._pointers: tuple[float, dict[str, int]] | None = None
         self.stats = {kind: CacheStats() for kind in ("candidates", "popular", "similar")}
@@ -80,18 +89,22 @@ class ListReader:
     def _get(self, kind: str, key: tuple, depth: int):
         """The cached list under ``key`` = ``(pointer, version, what)``, if it holds ``depth`` entries or is the
         whole list."""
+        return self._get_many(kind, [key], depth)[0]
+
+    def _get_many(self, kind: str, keys: list[tuple], depth: int) -> list:
+        """:meth:`_get` of each key, under one lock and counted once."""
         if self._cache is None:
-            return None
+            return [None] * len(keys)
         with self._lock:
-            entry = self._cache.get(key)
-        hit = entry is not None and (entry[0] >= depth or len(entry[1]) < entry[0])
-        if hit:
-            self.stats[kind].hits += 1
-        else:
-            self.stats[kind].misses += 1
-        if self.on_lookup is not None:
-            self.on_lookup(kind, hit)
-        return entry[1:] if hit else None
+            entries = [self._cache.get(key) for key in keys]
+        found = [entry[1:] if entry is not None and (entry[0] >= depth or len(entry[1]) < entry[0]) else None
+                 for entry in entries]
+        hits = sum(1 for f in found if f is not None)
+        self.stats[kind].hits += hits
+        self.stats[kind].misses += len(keys) - hits
+        if self.on_lookup is not None and keys:
+            self.on_lookup(kind, hits, len(keys) - hits)
+        return found
 
     def _put(self, key: tuple, depth: int, *arrays: np.ndarray) -> None:
         if self._cache is not None:
@@ -106,11 +119,9 @@ class ListReader:
         sources = {s.name: s for s in registry.RECALL_SOURCES
                    if s.kind == "user" and s.merged and pointers.get(s.pointer) is not None}
         wanted = {name: pointers[s.pointer] for name, s in sources.items()}
-        lists: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for source, version in wanted.items():
-            hit = self._get("candidates", (sources[source].pointer, version, user_id), depth)
-            if hit is not None:
-                lists[source] = hit
+        hits = self._get_many("candidates", [(sources[source].pointer, version, user_id)
+                                             for source, version in wanted.items()], depth)
+        lists = {source: hit for source, hit in zip(wanted, hits) if hit is not None}
         missing = {source: version for source, version in wanted.items() if source not in lists}
         reads = self.store.read_user(user_id, missing, depth)
         for source, version in missing.items():
@@ -156,27 +167,34 @@ class ListReader:
         """``anime_id -> {signal: [(similar_id, similarity), ...]}`` of every signal (or those in ``signals``)
         with a published version (in ``pointers``, a request's snapshot; default: current); lists not cached are
         read in one round."""
+        return {anime_id: {signal: list(zip(ids.tolist(), scores.tolist())) for signal, (ids, scores) in lists.items()}
+                for anime_id, lists in self.neighbour_arrays(anime_ids, depth, pointers, signals).items()}
+
+    def neighbour_arrays(self, anime_ids: Iterable[int], depth: int, pointers: dict[str, int] | None = None,
+                         signals: Collection[str] | None = None) -> dict[int, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """:meth:`neighbours` as arrays: ``anime_id -> {signal: (similar ids, similarities)}``, at most ``depth``
+        each (views of the cached arrays: read only)."""
         pointers = pointers if pointers is not None else self.pointers()
         wanted = signals
         signals = {s.name: s.pointer for s in registry.SIGNALS
                    if pointers.get(s.pointer) is not None and (wanted is None or s.name in wanted)}
         versions = {name: pointers[pointer] for name, pointer in signals.items()}
-        out: dict[int, dict[str, list[tuple[int, float]]]] = {}
+        out: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {a: {} for a in dict.fromkeys(anime_ids)}
         missing: list[tuple[int, int, str]] = []
-        for anime_id in dict.fromkeys(anime_ids):
-            out[anime_id] = {}
-            for signal, version in versions.items():
-                hit = self._get("similar", (signals[signal], version, anime_id), depth)
-                if hit is None:
-                    missing.append((version, anime_id, signal))
-                else:
-                    out[anime_id][signal] = list(zip(hit[0][:depth].tolist(), hit[1][:depth].tolist()))
+        keys = [(anime_id, signal, (signals[signal], version, anime_id))
+                for anime_id in out for signal, version in versions.items()]
+        hits = self._get_many("similar", [key for _, _, key in keys], depth)
+        for (anime_id, signal, key), hit in zip(keys, hits):
+            if hit is None:
+                missing.append((key[1], anime_id, signal))
+            else:
+                out[anime_id][signal] = (hit[0][:depth], hit[1][:depth])
         if missing:
             for (version, anime_id, signal), rows in self.store.similar_many(missing, depth).items():
                 ids = np.fromiter((r["similar_id"] for r in rows), dtype=np.int64, count=len(rows))
                 scores = np.fromiter((r["score"] for r in rows), dtype=np.float64, count=len(rows))
                 self._put((signals[signal], version, anime_id), depth, ids, scores)
-                out[anime_id][signal] = list(zip(ids.tolist(), scores.tolist()))
+                out[anime_id][signal] = (ids, scores)
         for anime_id in out:  # signals in registry order, whatever came from the cache or the store
             out[anime_id] = {s: out[anime_id][s] for s in versions if s in out[anime_id]}
         return out

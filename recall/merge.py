@@ -35,9 +35,12 @@ def merge_candidates(lists: Mapping[str, Iterable[int]], k: int, exclude: set[in
     names = list(lists)
     arrays = [np.fromiter(lists[name], dtype=np.int64) for name in names]
     barred = np.fromiter(exclude, dtype=np.int64, count=len(exclude))
+    if len(barred):     # one lookup table for every list (np.isin sorts each list against the barred titles)
+        blocked = np.zeros(max([int(barred.max()), *(int(a.max()) for a in arrays if len(a))]) + 1, dtype=bool)
+        blocked[barred] = True
     ids, ranks, terms, source = [], [], [], []
     for j, (name, items) in enumerate(zip(names, arrays)):
-        items = items[~np.isin(items, barred)] if len(barred) else items
+        items = items[~blocked[items]] if len(barred) else items
         items = items[:depth] if depth is not None else items
         rank = np.arange(1, len(items) + 1)
         ids.append(items)

@@ -90,7 +90,7 @@ def _popular(context: UserContext, lists: ListReader, depth: int) -> list[int]:
 
 def candidates_for_user(store: Store, user_id: int, k: int) -> list[dict]:
     """:func:`candidates` read straight from ``store`` (no cache): tools and tests."""
-    reader = ListReader(store, cache_entries=0)
+    reader = ListReader(store, cache_mb=0)
     return candidates(reader.user(user_id, k + EXTRA), reader, k)
 
 
@@ -109,4 +109,4 @@ def similar(lists: ListReader, anime_id: int, k: int) -> list[dict]:
 
 def similar_titles(store: Store, anime_id: int, k: int) -> list[dict]:
     """:func:`similar` read straight from ``store`` (no cache): tools and tests."""
-    return similar(ListReader(store, cache_entries=0), anime_id, k)
+    return similar(ListReader(store, cache_mb=0), anime_id, k)

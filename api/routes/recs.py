@@ -51,6 +51,7 @@ def answer(route: str, user_id: int, k: int, compute, arm: tuple = (), shape: tu
     versions, key = recommender.versions(), (route, k, arm, shape)
     read, keep = _cache_wanted()
     kept = cache.get(user_id, key, versions) if read else None
+    hit = kept is not None
     if kept is None:
         started = cache.begin()
         context = recommender.context(user_id, k)
@@ -63,7 +64,8 @@ def answer(route: str, user_id: int, k: int, compute, arm: tuple = (), shape: tu
     if surface is not None:
         head = b'{"request_id":"%s",' % publish_served(surface, user_id, *arm, list(kept.items)).encode()
     response = Response(head + kept.body[1:], mimetype="application/json")
-    response.headers["X-Computed-At"] = f"{kept.computed_at:.3f}"
+    response.headers["X-Computed-At"] = f"{kept.computed_at:.3f}"     # epoch seconds: when its reads began
+    response.headers["X-Cache"] = "hit" if hit else "miss"
     return response
 
 

@@ -1,6 +1,6 @@
 -- wrk script: cycle through the requests of a file, count answers by status, report JSON.
 -- Each line of the file (the script's first argument): METHOD PATH [JSON body].
--- Run: wrk -s requests.lua <url> -- <requests file> [API key]
+-- Run: wrk -s requests.lua <url> -- <requests file> [API key] [one more header, "Name: value"]
 local requests_ = {}
 local next_ = 1
 local threads = {}
@@ -12,6 +12,10 @@ end
 
 function init(args)
   if args[2] ~= nil and args[2] ~= "" then headers["X-API-Key"] = args[2] end
+  if args[3] ~= nil and args[3] ~= "" then
+    local name, value = args[3]:match("^([^:]+):%s*(.*)$")
+    headers[name] = value
+  end
   for line in io.lines(args[1]) do
     local method, path, body = line:match("^(%S+)%s+(%S+)%s*(.*)$")
     if body == "" then body = nil end

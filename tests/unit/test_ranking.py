@@ -336,10 +336,27 @@ def test_history_similarity_is_the_max_top5_and_mean_of_a_candidates_cowatch_wit
     from ranking.features import history_similarity
     neighbours = {1: [(10, 0.9), (11, 0.2)], 2: [(10, 0.5), (12, 0.4)], 3: [(10, 0.1)], 4: [], 5: [(10, 0.3)],
                   6: [(10, 0.2)], 7: [(10, 0.05)]}
-    x = history_similarity([10, 11, 13], neighbours, n_titles=8)
+    x = history_similarity([10, 11, 13], [tuple(zip(*pairs)) if pairs else ((), ()) for pairs in neighbours.values()],
+                           n_titles=8)
     assert x[0].tolist() == pytest.approx([0.9, (0.9 + 0.5 + 0.3 + 0.2 + 0.1) / 5, 2.05 / 8])
     assert x[1].tolist() == pytest.approx([0.2, 0.2 / 5, 0.2 / 8])
     assert x[2].tolist() == [0.0, 0.0, 0.0]                      # a neighbour of none of the user's titles
+
+
+def test_history_similarity_matches_a_pair_by_pair_reading_on_random_histories():
+    from ranking.features import HISTORY_TOP, history_similarity
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        candidates = rng.choice(500, size=int(rng.integers(1, 60)), replace=False)
+        lists = [(rng.choice(500, size=int(rng.integers(0, 40)), replace=False), rng.random(40))
+                 for _ in range(int(rng.integers(0, 12)))]
+        lists = [(ids, sims[:len(ids)]) for ids, sims in lists]
+        expected = np.zeros((len(candidates), 3))
+        for row, candidate in enumerate(candidates):
+            sims = sorted((float(s) for ids, ss in lists for a, s in zip(ids, ss) if a == candidate), reverse=True)
+            if sims:
+                expected[row] = (sims[0], sum(sims[:HISTORY_TOP]) / HISTORY_TOP, sum(sims) / 15)
+        np.testing.assert_allclose(history_similarity(candidates, lists, n_titles=15), expected, rtol=1e-6)
 
 
 def test_raw_scores_and_standardised_copies_place_a_candidate_within_its_list(items):

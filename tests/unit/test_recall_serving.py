@@ -51,7 +51,7 @@ def test_a_new_user_with_favourite_genres_gets_those_genres_popular_titles_in_tu
     store = filled_store(pointers={"popular": 1}, popular=POP)
     store.write_popular(1, [{"segment": f"genre:{g}", "rank": i + 1, "anime_id": a, "score": 1.0}
                             for g, ids in (("Comedy", [11, 12, 13]), ("Sports", [21, 12, 22])) for i, a in enumerate(ids)])
-    reader = ListReader(store, cache_entries=0)
+    reader = ListReader(store, cache_mb=0)
     context = dataclasses.replace(reader.user(42, 60), genres=("Comedy", "Sports"))
     assert [c["anime_id"] for c in candidates(context, reader, 5)] == [11, 21, 12, 13, 22]
     unknown = dataclasses.replace(context, genres=("Cooking",))       # no list for it: the overall one
@@ -153,11 +153,11 @@ def _counting_store():
 
 def test_every_cache_lookup_is_reported_with_its_kind_and_outcome():
     seen = []
-    lists = ListReader(_counting_store(), on_lookup=lambda kind, hit: seen.append((kind, hit)))
+    lists = ListReader(_counting_store(), on_lookup=lambda kind, hits, misses: seen.append((kind, hits, misses)))
     for _ in range(2):
         candidates(lists.user(5, 100), lists, 5)
-    assert seen.count(("candidates", False)) == 1 and seen.count(("candidates", True)) == 1
-    assert ("popular", False) in seen and ("popular", True) in seen
+    assert seen.count(("candidates", 0, 1)) == 1 and seen.count(("candidates", 1, 0)) == 1
+    assert ("popular", 0, 1) in seen and ("popular", 1, 0) in seen
 
 
 def test_lists_are_read_once_per_version_and_a_flip_reads_the_new_one():
