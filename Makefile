@@ -14,7 +14,14 @@ help:
 # The environment is rebuilt only when the pinned requirements change.
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@dpkg -s libev-dev >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q libev-dev; } || \
+		{ sudo apt-get update -q && sudo apt-get install -y -q libev-dev; }
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	@# The Cassandra driver built here with its Cython row parsers and libev (PyPI's wheel has neither: decoding a
+	@# user's rows took 2-3x the CPU, docs/RESULTS.md); about 6 minutes once, then pip's wheel cache.
+	$(PY) -c "import cassandra.cython_deps as c, cassandra.io.libevwrapper, sys; sys.exit(not c.HAVE_CYTHON)" 2>/dev/null || \
+		$(PY) -m pip install -q --disable-pip-version-check --force-reinstall --no-deps --no-cache-dir \
+		--no-binary cassandra-driver "$$(grep '^cassandra-driver==' requirements.lock)"
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m pip check
 	@touch $@

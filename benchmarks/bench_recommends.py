@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=SECONDS)
     parser.add_argument("--no-events", action="store_true", help="no replay load during the phases")
+    parser.add_argument("--rates", type=lambda v: tuple(int(x) for x in v.split(",")), default=RATES,
+                        help="open-loop rates, comma-separated (default: %(default)s)")
     args = parser.parse_args(argv)
     settings = load_settings()
     url, key = settings.api_url, api_key(settings)
@@ -159,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{'met' if cold['per_s'] >= 300 else 'MISSED'} (>= 300 req/s)  {hit_rate(before, cache_counts(url))}")
 
         print(f"\nopen loop: vegeta, fixed rate, {args.seconds:g} s each, latency from each scheduled start")
-        health_open = vegeta(url, ["/health"], max(RATES), args.seconds, key)
-        _open(f"GET /health at {max(RATES)}/s (reference)", health_open, None, "")
-        for rate in RATES:
+        health_open = vegeta(url, ["/health"], max(args.rates), args.seconds, key)
+        _open(f"GET /health at {max(args.rates)}/s (reference)", health_open, None, "")
+        for rate in args.rates:
             before = cache_counts(url)
             r = vegeta(url, draw, rate, args.seconds, key)
             _open(f"GET /recommends, Zipf mix, {rate}/s", r, 25.0 if rate == 1_000 else None,

@@ -186,16 +186,28 @@ def recall_signals(candidates: list[dict], sources: tuple[str, ...], scored: tup
     """Per candidate: fused recall score, then per source 1/log2(1+rank) (0 when absent), the source count, and
     the raw score of each ``scored`` source (0 when absent)."""
     column = {source: j for j, source in enumerate(sources)}
-    ranks = np.zeros((len(candidates), len(sources)), dtype=np.float32)
+    score_column = {source: j for j, source in enumerate(scored)}
+    at, values, score_at, scores = [], [], [], []      # flat positions and values, set in one assignment each
     for i, c in enumerate(candidates):
         for source, rank in (c.get("ranks") or {c["source"]: 1}).items():
-            if source in column:
-                ranks[i, column[source]] = rank
+            j = column.get(source)
+            if j is not None:
+                at.append(i * len(sources) + j)
+                values.append(rank)
+        for source, score in (c.get("scores") or {}).items():
+            j = score_column.get(source)
+            if j is not None:
+                score_at.append(i * len(scored) + j)
+                scores.append(score)
+    ranks = np.zeros(len(candidates) * len(sources), dtype=np.float32)
+    ranks[at] = values
+    ranks = ranks.reshape(len(candidates), len(sources))
+    raw = np.zeros(len(candidates) * len(scored), dtype=np.float32)
+    raw[score_at] = scores
+    raw = raw.reshape(len(candidates), len(scored))
     present = ranks > 0
     per_source = np.where(present, 1.0 / np.log2(1.0 + np.maximum(ranks, 1.0)), 0.0)
     fused = np.fromiter((c["score"] for c in candidates), dtype=np.float32, count=len(candidates))
-    raw = np.array([[float((c.get("scores") or {}).get(s, 0.0)) for s in scored] for c in candidates],
-                   dtype=np.float32).reshape(len(candidates), len(scored))
     # fused reciprocal-rank scores are ~0.001-0.05
     return np.concatenate([fused[:, None] * 100.0, per_source, present.sum(axis=1, keepdims=True) / len(sources),
                            raw], axis=1).astype(np.float32)
