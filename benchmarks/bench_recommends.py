@@ -36,6 +36,7 @@ import pandas as pd
 import requests
 
 from benchmarks.bench_freshness import probe
+from benchmarks.bench_serving import settle
 from benchmarks.load import api_key, replay_load, vegeta_binary, wrk
 from config import load_settings
 
@@ -47,6 +48,7 @@ RATES = (200, 500, 1_000)
 COLD_RATE = 200
 FRESH_RATE = 500
 PROBES = 30
+WARM_S = 30          # the API processes meet the population first (recall lists and neighbours not yet in memory)
 NO_CACHE = "Cache-Control: no-cache, no-store"
 CODES = "codes"
 
@@ -64,7 +66,7 @@ def zipf_draw(ids: np.ndarray, n: int, seed: int = 11) -> np.ndarray:
 
 
 def cache_counts(url: str) -> dict[str, float]:
-    text = requests.get(f"{url}/metrics", timeout=10).text
+    text = requests.get(f"{url}/metrics", timeout=60).text
     return {m.group(1): float(m.group(2))
             for m in re.finditer(r'^animerec_answer_cache_total\{result="(\w+)"\} ([0-9.e+]+)$', text, re.M)}
 
@@ -148,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"events: replay -> POST /events at {EVENTS_PER_S:,}/s for users {cold_base}.. during every phase")
         time.sleep(5)
     try:
+        warm = wrk(url, [f"GET {p}" for p in draw], seconds=WARM_S, key=key)
+        print(f"\nwarm-up: {WARM_S} s of the Zipf mix ({warm['per_s']:.0f} req/s), not counted", flush=True)
+        settle(url)
         print(f"\nclosed loop: wrk, 8 connections, {args.seconds:g} s each")
         print(f"  {'route':<46} {'2xx/s':>8} {'share':>8} {'p50 ms':>8} {'p99 ms':>8}")
         health = wrk(url, ["GET /health"], seconds=args.seconds, key=key)
@@ -155,21 +160,26 @@ def main(argv: list[str] | None = None) -> int:
         before = cache_counts(url)
         warm = wrk(url, [f"GET {p}" for p in draw], seconds=args.seconds, key=key)
         _closed("GET /recommends, Zipf mix", warm, health["per_s"], 0.30, hit_rate(before, cache_counts(url)))
+        settle(url)
         before = cache_counts(url)
         cold = wrk(url, [f"GET {p}" for p in draw], seconds=args.seconds, key=key, header=NO_CACHE)
         _closed("GET /recommends, Zipf mix, every answer computed", cold, health["per_s"], None,
                 f"{'met' if cold['per_s'] >= 300 else 'MISSED'} (>= 300 req/s)  {hit_rate(before, cache_counts(url))}")
+        settle(url)
 
         print(f"\nopen loop: vegeta, fixed rate, {args.seconds:g} s each, latency from each scheduled start")
         health_open = vegeta(url, ["/health"], max(args.rates), args.seconds, key)
         _open(f"GET /health at {max(args.rates)}/s (reference)", health_open, None, "")
+        settle(url)
         for rate in args.rates:
             before = cache_counts(url)
             r = vegeta(url, draw, rate, args.seconds, key)
             _open(f"GET /recommends, Zipf mix, {rate}/s", r, 25.0 if rate == 1_000 else None,
                   hit_rate(before, cache_counts(url)))
+            settle(url)
         r = vegeta(url, draw, COLD_RATE, args.seconds, key, header=NO_CACHE)
         _open(f"GET /recommends, every answer computed, {COLD_RATE}/s", r, 50.0, "")
+        settle(url)
 
         print(f"\nfreshness: a click, then /recommends polled every 20 ms until it shows it, during {FRESH_RATE} "
               f"req/s of /recommends" + ("" if args.no_events else f" and {EVENTS_PER_S:,} events/s"))

@@ -45,24 +45,7 @@ class Catalog:
         return [] if row is None else list(self.frame["genres"].iat[row])
 
     def rows_of(self, anime_ids) -> np.ndarray:
-        """The catalog rows of titles it has (a KeyError names one it does not), vectorised."""
-        ids = np.asarray(anime_ids, dtype=np.int64).reshape(-1)
-        table = self._row_table
-        if not len(ids):
-            return np.zeros(0, dtype=np.int64)
-        if not len(table):
-            raise KeyError(int(ids[0]))
-        rows = np.where((ids >= 0) & (ids < len(table)), table[np.clip(ids, 0, len(table) - 1)], -1)
-        if (rows < 0).any():
-            raise KeyError(int(ids[np.argmax(rows < 0)]))
-        return rows
-
-    @cached_property
-    def _row_table(self) -> np.ndarray:
-        """anime_id -> catalog row (-1: not in the catalog), a dense array over the ids."""
-        table = np.full(max(self.position, default=-1) + 1, -1, dtype=np.int64)
-        table[list(self.position)] = list(self.position.values())
-        return table
+        return np.fromiter((self.position[a] for a in anime_ids), dtype=np.int64, count=len(anime_ids))
 
     def details(self, anime_id: int) -> dict:
         row = self.frame.loc[anime_id]

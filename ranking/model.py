@@ -112,10 +112,16 @@ class LiteScorer:
     with scores equal to within float rounding (tests/unit/test_ranking.py). An interpreter is not
     thread-safe, so each thread gets its own."""
 
-    def __init__(self, model: keras.Model):
-        self.n_features = int(model.input_shape[-1])
-        converter = tf.lite.TFLiteConverter.from_keras_model(model)
-        self.flatbuffer = converter.convert()
+    def __init__(self, model: keras.Model | None = None, *, flatbuffer: bytes | None = None,
+                 n_features: int | None = None):
+        """From a Keras ``model`` (converted here: seconds of CPU), or from a ``flatbuffer`` converted before (what
+        a saved ranker version carries: loading it takes milliseconds) with its input width ``n_features``."""
+        if model is not None:
+            n_features = int(model.input_shape[-1])
+            flatbuffer = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+        if flatbuffer is None or n_features is None:
+            raise ValueError("a LiteScorer needs a model, or a flatbuffer and its input width")
+        self.n_features, self.flatbuffer = int(n_features), flatbuffer
         self._local = threading.local()
 
     def _interpreter(self, rows: int):

@@ -82,7 +82,8 @@ class Recommender:
                 ItemFeatures(catalog, FeatureSchema.for_catalog(catalog)), None, None)
 
     def _use_ranker(self, ranker: RankerVersion, catalog: Catalog) -> None:
-        self._set_view((ItemFeatures(catalog, ranker.schema), LiteScorer(ranker.model), ranker.version))
+        scorer = ranker.scorer if ranker.scorer is not None else LiteScorer(ranker.model)
+        self._set_view((ItemFeatures(catalog, ranker.schema), scorer, ranker.version))
 
     def _set_view(self, view: tuple[ItemFeatures, LiteScorer | None, str | None]) -> None:
         self._view = view
@@ -133,7 +134,7 @@ class Recommender:
 
     def _load(self, active: str, current: str | None) -> None:
         try:
-            ranker = self.registry.load(active)
+            ranker = self.registry.load_serving(active)
             with self._lock:
                 self._use_ranker(ranker, self.catalog)
             log.info("serving ranker version %s (%d features)", active, ranker.schema.width)

@@ -1,14 +1,16 @@
-"""Versioned rankers on disk: ``<model_dir>/ranker/<version>/{model.keras, metadata.json}``.
+"""Versioned rankers on disk: ``<model_dir>/ranker/<version>/{model.keras, ranker.tflite, metadata.json}``.
 
 A version carries everything needed to score with it: the Keras model (its normalisation
-layer included) and, in the metadata, the :class:`ranking.features.FeatureSchema` (feature
-names, genre/type/source vocabularies) and the normalisation statistics it was fitted with.
+layer included), the same model converted to TF Lite (what serving runs), and, in the metadata, the
+:class:`ranking.features.FeatureSchema` (feature names, genre/type/source vocabularies) and the
+normalisation statistics it was fitted with.
 
 The API serves the newest valid version, unless one is pinned (``PINNED``), which is how a
 rollback works: pin the version before the bad one.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -19,15 +21,17 @@ from config import Settings
 from ranking.features import FeatureSchema
 
 MODEL_FILE = "model.keras"
+LITE_FILE = "ranker.tflite"
 META_FILE = "metadata.json"
 
 
 @dataclass(frozen=True)
 class RankerVersion:
     version: str
-    model: object              # keras.Model
+    model: object              # keras.Model (None when loaded for serving from its TF Lite file)
     schema: FeatureSchema
     metadata: dict
+    scorer: object = None      # a ranking.model.LiteScorer, when the version was loaded for serving
 
 
 class ModelRegistry:
@@ -42,6 +46,10 @@ class ModelRegistry:
         staging = self.root / f".{version}.partial"
         staging.mkdir(parents=True)
         model.save(staging / MODEL_FILE)
+        # what serving runs, converted once here: an API process loads it in milliseconds (a Keras load and a
+        # conversion took seconds of CPU in every process, the old model serving meanwhile)
+        from ranking.model import LiteScorer
+        (staging / LITE_FILE).write_bytes(LiteScorer(model).flatbuffer)
         meta = {"version": version, "created_at": time.time(), **metadata, "feature_schema": schema.to_dict(),
                 "normalisation": _normalisation(model)}
         (staging / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
@@ -98,6 +106,21 @@ class ModelRegistry:
         if int(model.input_shape[-1]) != schema.width:
             raise ValueError(f"ranker version {version}: model width {model.input_shape[-1]} != schema {schema.width}")
         return RankerVersion(version, model, schema, metadata)
+
+    def load_serving(self, version: str) -> RankerVersion:
+        """What serving needs of a version: its feature schema and its TF Lite scorer, read from the file saved with
+        it (a version saved before that file existed is loaded whole and converted)."""
+        from ranking.model import LiteScorer
+        lite = self.root / version / LITE_FILE
+        if not lite.exists():
+            ranker = self.load(version)
+            return dataclasses.replace(ranker, scorer=LiteScorer(ranker.model))
+        metadata = self.metadata(version)
+        if "feature_schema" not in metadata:
+            raise ValueError(f"ranker version {version} carries no feature schema; train a new one")
+        schema = FeatureSchema.from_dict(metadata["feature_schema"])
+        return RankerVersion(version, None, schema, metadata,
+                             LiteScorer(flatbuffer=lite.read_bytes(), n_features=schema.width))
 
     def prune(self, keep: int = 5) -> None:
         protected = {self.pinned(), self.active()}

@@ -17,6 +17,7 @@ import numpy as np
 from config.registry import SIGNAL_WEIGHTS, SOURCE_WEIGHTS
 
 RRF_K = 60
+TABLE_IDS = 1 << 20
 
 
 def merge_candidates(lists: Mapping[str, Iterable[int]], k: int, exclude: set[int] | frozenset = frozenset(),
@@ -35,12 +36,19 @@ def merge_candidates(lists: Mapping[str, Iterable[int]], k: int, exclude: set[in
     names = list(lists)
     arrays = [np.fromiter(lists[name], dtype=np.int64) for name in names]
     barred = np.fromiter(exclude, dtype=np.int64, count=len(exclude))
-    if len(barred):     # one lookup table for every list (np.isin sorts each list against the barred titles)
-        blocked = np.zeros(max([int(barred.max()), *(int(a.max()) for a in arrays if len(a))]) + 1, dtype=bool)
+    # One lookup table for every list where the ids are small (np.isin sorts each list against the barred titles);
+    # ids are sparse (an upload may bring one near 2^31), so beyond TABLE_IDS np.isin it is.
+    top = max([int(barred.max()) if len(barred) else -1, *(int(a.max()) for a in arrays if len(a))], default=-1)
+    blocked = None
+    if len(barred) and top < TABLE_IDS:
+        blocked = np.zeros(top + 1, dtype=bool)
         blocked[barred] = True
     ids, ranks, terms, source = [], [], [], []
     for j, (name, items) in enumerate(zip(names, arrays)):
-        items = items[~blocked[items]] if len(barred) else items
+        if blocked is not None:
+            items = items[~blocked[items]]
+        elif len(barred):
+            items = items[~np.isin(items, barred)]
         items = items[:depth] if depth is not None else items
         rank = np.arange(1, len(items) + 1)
         ids.append(items)

@@ -383,6 +383,22 @@ def test_an_ensemble_scores_the_mean_of_its_members_and_is_saved_and_served_as_o
     expected = np.mean([Scorer(m)(x) for m in members], axis=0)
     np.testing.assert_allclose(Scorer(ensemble)(x), expected, rtol=1e-5, atol=1e-6)
     registry = ModelRegistry(Settings(model_dir=tmp_path))
-    loaded = registry.load(registry.save(ensemble, schema, {}))
+    version = registry.save(ensemble, schema, {})
+    loaded = registry.load(version)
     np.testing.assert_allclose(LiteScorer(loaded.model)(x), expected, rtol=1e-4, atol=1e-5)
     assert len(loaded.metadata["normalisation"]["mean"]) == schema.width
+    serving = registry.load_serving(version)           # the TF Lite file saved with it: no Keras load
+    assert serving.model is None and serving.schema == schema
+    np.testing.assert_allclose(serving.scorer(x), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_version_saved_without_its_tflite_file_is_still_served(tmp_path, catalog):
+    from ranking.registry import LITE_FILE
+    schema = FeatureSchema.for_catalog(catalog)
+    data = np.random.default_rng(0).normal(size=(16, schema.width)).astype(np.float32)
+    model = build_model(schema.width, data, seed=1)
+    registry = ModelRegistry(Settings(model_dir=tmp_path))
+    version = registry.save(model, schema, {})
+    (registry.root / version / LITE_FILE).unlink()       # as saved before the file existed
+    x = np.random.default_rng(1).normal(size=(20, schema.width)).astype(np.float32)
+    np.testing.assert_allclose(registry.load_serving(version).scorer(x), Scorer(model)(x), rtol=1e-4, atol=1e-5)

@@ -145,3 +145,15 @@ def test_score_weighted_ease_follows_what_fans_of_the_users_favourites_loved():
     bare_scores = bare[bare["user_id"] == 7]["score"].tolist()
     assert bare_scores[0] == pytest.approx(bare_scores[1])          # a watch is a watch: 11 and 12 tie
     assert seventh["score"].iloc[0] > seventh["score"].iloc[1]
+
+
+def test_a_title_id_near_two_to_the_31_is_merged_without_a_table_that_large():
+    import tracemalloc
+
+    from recall.merge import merge_candidates
+    tracemalloc.start()
+    merged = merge_candidates({"ease": [2_000_000_000, 5, 7], "als": [7, 2_000_000_001]}, 3, exclude={5})
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [c["anime_id"] for c in merged] == [7, 2_000_000_000, 2_000_000_001]
+    assert peak < 50 * 2 ** 20
