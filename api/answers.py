@@ -40,7 +40,7 @@ class Answer:
 
     body: bytes
     items: tuple[int, ...]
-    versions: Hashable
+    versions: object          # compared with ==: whatever the caller says the answer depends on
     computed_at: float          # wall clock (time.time()) when its computation started
     born: float                 # the cache's clock then
 

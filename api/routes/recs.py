@@ -115,15 +115,15 @@ def recommended(context, k: int, pipeline, arm: tuple[str, str], explained: bool
     recommender = resources.recommender
     recent = [{"anime_id": e["anime_id"], "kind": e["kind"], "ts": e["ts"].isoformat()} for e in context.recent[:10]]
     items = _with_details(recommender.rank(context, k, pipeline))
-    answer = {"user_id": context.user_id, "model_version": recommender.model_version if pipeline.ranker else None,
+    body = {"user_id": context.user_id, "model_version": recommender.model_version if pipeline.ranker else None,
               "experiment": {"id": arm[0], "variant": arm[1]},
               "recent": recent, "items": items}
     if explained:
         catalog = resources.catalog
-        answer["items"] = recall.explain(items, context, resources.lists,
+        body["items"] = recall.explain(items, context, resources.lists,
                                          lambda a: catalog.brief(a)["name"] if a in catalog else None)
-        answer["just_clicked"] = just_clicked(context, k)
-    return answer, [i["anime_id"] for i in items]
+        body["just_clicked"] = just_clicked(context, k)
+    return body, [i["anime_id"] for i in items]
 
 
 def just_clicked(context, k: int) -> dict | None:
